@@ -65,8 +65,9 @@ func TestLoadOrCreateCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !first.Cert.NotBefore.Equal(epoch.Add(-time.Hour)) {
-		t.Errorf("NotBefore = %v, want an hour before the clock", first.Cert.NotBefore)
+	wantFrom, wantTo := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), epoch.Add(CAValidity)
+	if !first.Cert.NotBefore.Equal(wantFrom) || !first.Cert.NotAfter.Equal(wantTo) {
+		t.Errorf("validity %v to %v, want %v to %v", first.Cert.NotBefore, first.Cert.NotAfter, wantFrom, wantTo)
 	}
 	if runtime.GOOS != "windows" {
 		for name, want := range map[string]os.FileMode{CAKeyFile: 0o600, CACertFile: 0o644} {

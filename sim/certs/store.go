@@ -26,8 +26,22 @@ const (
 // CAValidity is how long a CA made by LoadOrCreateCA is valid.
 const CAValidity = 10 * 365 * 24 * time.Hour
 
+// CANotBefore returns the start of validity LoadOrCreateCA gives a root made
+// at now: 1 January 2000, or an hour before now if that is earlier. A root
+// must be valid both on the stamp's virtual clock (the simulator checks
+// uploaded chains against it) and on the wall clock (TLS clients verify the
+// simulator's server certificate against real time), and a test's fake clock
+// may start anywhere, so the root starts long before either.
+func CANotBefore(now time.Time) time.Time {
+	early := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if h := now.Add(-time.Hour); h.Before(early) {
+		return h
+	}
+	return early
+}
+
 // LoadOrCreateCA returns the CA kept in dir, creating dir and the CA (named
-// DefaultCAName, valid from an hour before c.Now() for CAValidity) when
+// DefaultCAName, valid from CANotBefore(c.Now()) for CAValidity) when
 // neither file exists yet. It fails if only one of the two files exists, so
 // a half-deleted CA is never silently replaced. Concurrent callers, even in
 // different processes, agree on one CA: creation holds a file lock in dir.
@@ -62,7 +76,7 @@ func LoadOrCreateCA(dir string, c clock.Clock) (*CA, error) {
 	}
 
 	now := c.Now()
-	ca, err := NewCA(DefaultCAName, now.Add(-time.Hour), now.Add(CAValidity))
+	ca, err := NewCA(DefaultCAName, CANotBefore(now), now.Add(CAValidity))
 	if err != nil {
 		return nil, err
 	}
