@@ -53,8 +53,9 @@ type ShellHandler interface {
 	// return or the command's state changes, and give up when ctx ends: the
 	// core cancels ctx with cause ErrOperationTimeout once
 	// min(OperationTimeout, Config.ReceiveCap) has passed on the server's
-	// clock, and then answers with the w:TimedOut fault whatever Receive
-	// returned. The reply must fit req.MaxData decoded bytes of stream data.
+	// clock; if Receive then returns an error the core answers with the
+	// w:TimedOut fault (output returned without error is always sent). The
+	// reply must fit req.MaxData decoded bytes of stream data.
 	Receive(ctx context.Context, req *ReceiveRequest) (*ReceiveResponse, error)
 	// Signal delivers a signal (terminate, ctrl_c) to a command. Windows
 	// accepts a terminate signal for a command that has already finished, so
