@@ -1,0 +1,4 @@
+variable "days" {
+  type    = number
+  default = "soon" # ERROR: Invalid default value for variable
+}

@@ -1,0 +1,3 @@
+policy "p" { # ERROR: Missing required argument
+  condition = true
+}

@@ -1,0 +1,7 @@
+step "rotate_action" "a" {
+  product_id = "p"
+  retry {
+    attempts = 3
+    backoff  = "exponentail" # ERROR: Unknown backoff
+  }
+}

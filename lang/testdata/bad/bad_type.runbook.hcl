@@ -1,0 +1,3 @@
+variable "days" {
+  type = nubmer # ERROR: Invalid type specification
+}

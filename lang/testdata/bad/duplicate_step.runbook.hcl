@@ -1,0 +1,6 @@
+step "rotate_action" "eventhub" {
+  product_id = "microsoft.eventhub"
+}
+step "rotate_action" "eventhub" { # ERROR: Duplicate step
+  product_id = "microsoft.eventhub"
+}

@@ -1,0 +1,6 @@
+variable "x" {
+  default = 1
+}
+variable "x" { # ERROR: Duplicate variable
+  default = 2
+}

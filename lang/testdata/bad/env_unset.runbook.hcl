@@ -1,0 +1,3 @@
+locals {
+  s = env("RUNBOOK_TEST_UNSET_VARIABLE") # ERROR: Invalid function argument
+}

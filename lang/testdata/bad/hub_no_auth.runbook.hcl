@@ -1,0 +1,3 @@
+hub "east" { # ERROR: Missing auth block
+  endpoint = "https://adminmanagement.east.contoso.com"
+}

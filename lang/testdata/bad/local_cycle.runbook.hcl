@@ -1,0 +1,4 @@
+locals {
+  a = local.b # ERROR: Cycle in local values
+  b = local.a
+}

@@ -1,0 +1,5 @@
+variable "x" { # ERROR: Null value for non-nullable variable
+  type     = string
+  nullable = false
+  default  = null
+}

@@ -1,0 +1,5 @@
+pep "east" {
+  addresses = [] # ERROR: No PEP addresses
+  username  = "AZURESTACK\\CloudAdmin"
+  password  = sensitive("x")
+}

@@ -1,0 +1,4 @@
+variable "client_secret" { # ERROR: No value for required variable
+  type      = string
+  sensitive = true
+}

@@ -1,0 +1,3 @@
+step "rotate_action" "a" {
+  product_id = self.x # ERROR: Invalid reference to self
+}

@@ -1,0 +1,6 @@
+locals {
+  x = step.a.certificate # ERROR: Invalid reference to a step
+}
+step "rotate_action" "a" {
+  product_id = "p"
+}

@@ -1,0 +1,3 @@
+step "rotate_action" "a" {
+  product_id = "p" "q" # ERROR: Missing newline after argument
+}

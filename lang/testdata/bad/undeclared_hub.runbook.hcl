@@ -1,0 +1,4 @@
+step "rotate_action" "x" {
+  hub        = hub.east # ERROR: Reference to undeclared hub
+  product_id = "microsoft.eventhub"
+}
