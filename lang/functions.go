@@ -204,7 +204,6 @@ func timestampFunc(rb *Runbook) function.Function {
 	})
 }
 
-
 // lengthFunc is Terraform's length: the number of characters of a string,
 // or of elements of a collection.
 var lengthFunc = function.New(&function.Spec{
