@@ -1,0 +1,74 @@
+package executor
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-dev/runbook/executor/dag"
+	"github.com/runbook-dev/runbook/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Graph builds the step DAG of rb: an edge for every depends_on entry and
+// for every reference to step.x in a step's body or conditions. It does not
+// validate it; call Validate on the result.
+func Graph(rb *lang.Runbook) *dag.Graph {
+	g := dag.New()
+	names := rb.StepNames()
+	for _, name := range names {
+		g.Add("step." + name)
+	}
+	for _, name := range names {
+		s := rb.Steps[name]
+		for _, d := range s.DependsOn {
+			if _, ok := rb.Steps[d.Name]; ok {
+				g.Connect(s.Address(), "step."+d.Name, d.Range)
+			}
+		}
+		for _, r := range s.References {
+			if _, ok := rb.Steps[r.Name]; ok {
+				g.Connect(s.Address(), "step."+r.Name, r.Range)
+			}
+		}
+	}
+	return g
+}
+
+// Validate checks what can be checked without contacting a stamp beyond
+// lang's own checks: each step's body against its type's schema, and that
+// the step graph has no cycle. It returns the graph for callers that go on.
+func Validate(rb *lang.Runbook, reg *Registry) (*dag.Graph, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	ctx := rb.EvalContext(nil, cty.NilVal)
+	for _, name := range rb.StepNames() {
+		s := rb.Steps[name]
+		t, ok := reg.Get(s.Type)
+		if !ok {
+			continue // lang reported it
+		}
+		_, ddiags := DecodeStep(s, t, ctx)
+		diags = append(diags, ddiags...)
+	}
+	g := Graph(rb)
+	diags = append(diags, g.Validate()...)
+	return g, diags
+}
+
+// DecodeStep decodes a step's body with its type's schema. Sensitive marks
+// are kept.
+func DecodeStep(s *lang.Step, t StepType, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	val, diags := hcldec.Decode(s.Body, t.Schema(), ctx)
+	for _, d := range diags {
+		if d.Subject == nil {
+			d.Subject = s.DeclRange.Ptr()
+		}
+	}
+	if diags.HasErrors() {
+		return val, diags
+	}
+	if !val.Type().IsObjectType() {
+		panic(fmt.Sprintf("executor: step type %s's schema does not decode to an object", t.Name()))
+	}
+	return val, diags
+}
