@@ -266,4 +266,3 @@ func TestList(t *testing.T) {
 		t.Errorf("List of a missing dir = %v, %v", runs, err)
 	}
 }
-

@@ -77,7 +77,7 @@ func TestRoundTrip(t *testing.T) {
 			},
 			"step.eventhub": {
 				Addr: "step.eventhub", InFlight: true, Attempt: 1, Action: "rotate", Percent: 40,
-				Handle: "https://adminmanagement.local/ops/1?api-version=2",
+				Handle:  "https://adminmanagement.local/ops/1?api-version=2",
 				Started: epoch.Add(3 * time.Second), Updated: epoch.Add(5 * time.Second),
 			},
 		},
