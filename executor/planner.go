@@ -86,7 +86,10 @@ type planned struct {
 func Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, hcl.Diagnostics) {
 	rb := opts.Runbook
 	now := opts.Clock.Now()
-	g, diags := Validate(rb, opts.Registry)
+	// Step bodies are decoded as each step is planned; here only the graph
+	// needs checking.
+	g := Graph(rb)
+	diags := g.Validate()
 	if diags.HasErrors() {
 		return nil, diags
 	}

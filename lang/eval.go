@@ -13,13 +13,25 @@ import (
 // postconditions).
 func (rb *Runbook) EvalContext(steps map[string]cty.Value, self cty.Value) *hcl.EvalContext {
 	ctx := rb.evalContext(steps)
+	stepVals := make(map[string]cty.Value, len(rb.Steps))
+	for name := range rb.Steps {
+		if v, ok := steps[name]; ok {
+			stepVals[name] = v
+		} else {
+			stepVals[name] = cty.DynamicVal
+		}
+	}
+	ctx.Variables["step"] = objectOrEmpty(stepVals)
 	if self != cty.NilVal {
 		ctx.Variables["self"] = self
 	}
 	return ctx
 }
 
-func (rb *Runbook) evalContext(steps map[string]cty.Value) *hcl.EvalContext {
+// evalContext is the context of everything evaluated at load time: no step
+// has a value yet, and checkReferences has already refused references to
+// steps where they are not allowed.
+func (rb *Runbook) evalContext(_ map[string]cty.Value) *hcl.EvalContext {
 	vars := map[string]cty.Value{
 		"var":   objectOrEmpty(rb.varVals),
 		"local": objectOrEmpty(rb.locVals),
@@ -34,15 +46,6 @@ func (rb *Runbook) evalContext(steps map[string]cty.Value) *hcl.EvalContext {
 	}
 	vars["hub"] = objectOrEmpty(hubs)
 	vars["pep"] = objectOrEmpty(peps)
-	stepVals := make(map[string]cty.Value, len(rb.Steps))
-	for name := range rb.Steps {
-		if v, ok := steps[name]; ok {
-			stepVals[name] = v
-		} else {
-			stepVals[name] = cty.DynamicVal
-		}
-	}
-	vars["step"] = objectOrEmpty(stepVals)
 	return &hcl.EvalContext{Variables: vars, Functions: rb.funcs}
 }
 

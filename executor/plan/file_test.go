@@ -28,10 +28,10 @@ func testPlan() *Plan {
 			Address: "step.x", Type: "t", Name: "x", Action: Update, Summary: "do it",
 			Before: cty.NullVal(cty.DynamicPseudoType),
 			After: cty.ObjectVal(map[string]cty.Value{
-				"pw":   s(cty.StringVal(canary)),
-				"list": cty.ListVal([]cty.Value{cty.StringVal("a"), s(cty.StringVal(canary))}),
+				"pw":    s(cty.StringVal(canary)),
+				"list":  cty.ListVal([]cty.Value{cty.StringVal("a"), s(cty.StringVal(canary))}),
 				"later": cty.UnknownVal(cty.String),
-				"n":    cty.NumberIntVal(3),
+				"n":     cty.NumberIntVal(3),
 			}),
 			DependsOn: []string{}, ExpectedDuration: 4 * time.Hour,
 			Private: map[string]string{"package_id": "p"}, Fingerprints: map[string]string{"pfx": "f"}, Remote: "r",
@@ -85,13 +85,13 @@ func TestDecodeRejects(t *testing.T) {
 		key  []byte
 		want string
 	}{
-		"truncated":     {good[:len(good)/2], key, "ends early"},
-		"empty":         {nil, key, "not a runbook plan"},
-		"not json":      {[]byte("PK\x03\x04"), key, "not a runbook plan"},
-		"tampered":      {bytes.Replace(good, []byte(`"do it"`), []byte(`"do more"`), 1), key, "changed after it was made"},
-		"other key":     {good, []byte("another key, another plan......."), "changed after it was made"},
-		"no mac":        {bytes.Replace(good, []byte(`"mac"`), []byte(`"xmac"`), 1), key, "unknown field"},
-		"wrong version": {bytes.Replace(good, []byte(`"format_version": "1.0"`), []byte(`"format_version": "2.0"`), 1), key, "format version 2.0 is not supported"},
+		"truncated":                     {good[:len(good)/2], key, "ends early"},
+		"empty":                         {nil, key, "not a runbook plan"},
+		"not json":                      {[]byte("PK\x03\x04"), key, "not a runbook plan"},
+		"tampered":                      {bytes.Replace(good, []byte(`"do it"`), []byte(`"do more"`), 1), key, "changed after it was made"},
+		"other key":                     {good, []byte("another key, another plan......."), "changed after it was made"},
+		"no mac":                        {bytes.Replace(good, []byte(`"mac"`), []byte(`"xmac"`), 1), key, "unknown field"},
+		"wrong version":                 {bytes.Replace(good, []byte(`"format_version": "1.0"`), []byte(`"format_version": "2.0"`), 1), key, "format version 2.0 is not supported"},
 		"json object of something else": {[]byte(`{"a": 1}`), key, "not a runbook plan"},
 	}
 	for name, tc := range tests {

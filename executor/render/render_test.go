@@ -39,11 +39,11 @@ func samplePlan() *plan.Plan {
 				Address: "step.eventhub_cert", Type: "product_secret", Name: "eventhub_cert", Action: plan.Update,
 				Summary: "import a new certificate",
 				Before: cty.ObjectVal(map[string]cty.Value{
-					"secret_name": cty.StringVal("aseh-ssl-gateway-pfx"),
-					"expires":     cty.StringVal("2026-12-20T00:00:00Z"),
-					"status":      cty.StringVal("Deployed"),
+					"secret_name":  cty.StringVal("aseh-ssl-gateway-pfx"),
+					"expires":      cty.StringVal("2026-12-20T00:00:00Z"),
+					"status":       cty.StringVal("Deployed"),
 					"pfx_password": s(cty.StringVal(canary + "-old")),
-					"certificate": cty.NullVal(cty.Object(map[string]cty.Type{"sha256": cty.String})),
+					"certificate":  cty.NullVal(cty.Object(map[string]cty.Type{"sha256": cty.String})),
 				}),
 				After: cty.ObjectVal(map[string]cty.Value{
 					"secret_name":  cty.StringVal("aseh-ssl-gateway-pfx"),
