@@ -71,6 +71,21 @@ func Fingerprint(key, b []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
+// Planned is a plan with what apply needs beyond the plan's data: each
+// step's decoded configuration and planned outputs. It is only ever in
+// memory; a saved plan is re-planned and compared before it is applied.
+type Planned struct {
+	*plan.Plan
+	// Graph is the step graph.
+	Graph   *dag.Graph
+	configs map[string]cty.Value
+	outputs map[string]cty.Value
+}
+
+// Outputs returns the planned value of a step (unknown parts are known
+// only after apply).
+func (p *Planned) Outputs(address string) cty.Value { return p.outputs[address] }
+
 // planned is the outcome of planning one step.
 type planned struct {
 	change  *plan.Change
@@ -83,7 +98,7 @@ type planned struct {
 // in dependency order, and evaluates policies and preconditions. It returns
 // the plan even when there are errors, so that callers can show what was
 // planned.
-func Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, hcl.Diagnostics) {
+func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 	rb := opts.Runbook
 	now := opts.Clock.Now()
 	// Step bodies are decoded as each step is planned; here only the graph
@@ -105,13 +120,13 @@ func Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 
-	p := &plan.Plan{
+	p := &Planned{Plan: &plan.Plan{
 		ID:          newPlanID(),
 		ToolVersion: opts.ToolVersion,
 		CreatedAt:   now.UTC(),
 		ExpiresAt:   now.UTC().Add(opts.TTL),
 		Targets:     append([]string(nil), opts.Targets...),
-	}
+	}, Graph: g, configs: map[string]cty.Value{}, outputs: map[string]cty.Value{}}
 	p.Runbook.Dir = opts.Dir
 	if rb.Meta != nil {
 		p.Runbook.Description, p.Runbook.Owner = rb.Meta.Description, rb.Meta.Owner
@@ -165,6 +180,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*plan.Plan, hcl.Diagnostics) {
 		if r.change != nil {
 			p.Changes = append(p.Changes, r.change)
 			stepVals[strings.TrimPrefix(addr, "step.")] = r.outputs
+			p.configs[addr], p.outputs[addr] = r.config, r.outputs
 		}
 	}
 	if diags.HasErrors() {

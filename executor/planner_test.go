@@ -33,7 +33,7 @@ func load(t testing.TB, src string, vars ...lang.VarArg) *lang.Runbook {
 	return rb
 }
 
-func planOf(t testing.TB, rb *lang.Runbook, typ *steptest.Type, mod func(*executor.PlanOptions)) (*plan.Plan, hcl.Diagnostics) {
+func planOf(t testing.TB, rb *lang.Runbook, typ *steptest.Type, mod func(*executor.PlanOptions)) (*executor.Planned, hcl.Diagnostics) {
 	t.Helper()
 	opts := executor.PlanOptions{
 		Runbook: rb, Registry: executor.NewRegistry(typ), Clock: clock.NewFake(planTime),
@@ -121,15 +121,15 @@ step "test" "a" {
 	}
 	var out bytes.Buffer
 	for _, r := range []func() error{
-		func() error { return render.Text(&out, p, render.Options{}) },
-		func() error { return render.JSON(&out, p) },
-		func() error { return render.Markdown(&out, p) },
+		func() error { return render.Text(&out, p.Plan, render.Options{}) },
+		func() error { return render.JSON(&out, p.Plan) },
+		func() error { return render.Markdown(&out, p.Plan) },
 	} {
 		if err := r(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	saved, err := plan.Encode(p, []byte("k"))
+	saved, err := plan.Encode(p.Plan, []byte("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,11 +297,15 @@ func BenchmarkPlan(b *testing.B) {
 					if diags.HasErrors() || len(p.Changes) != n {
 						b.Fatal(diags)
 					}
-					if err := render.Text(&bytes.Buffer{}, p, render.Options{}); err != nil {
+					if err := render.Text(&bytes.Buffer{}, p.Plan, render.Options{}); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 		}
 	}
+}
+
+func fsMap(src string) fstest.MapFS {
+	return fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}
 }
