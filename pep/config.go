@@ -1,0 +1,77 @@
+package pep
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/wsman"
+)
+
+// DefaultConfigurationName is the PEP's session configuration.
+const DefaultConfigurationName = "PrivilegedEndpoint"
+
+// Config says how to reach the PEP.
+type Config struct {
+	// Addresses are the ERCS VMs' IP addresses, tried in order: Dial moves
+	// to the next when one cannot be reached (nothing was sent to it) or
+	// has no session to spare, never once a command has run.
+	Addresses []string
+	// Port defaults to 5985 (HTTP) or 5986 (HTTPS).
+	Port int
+	// HTTPS selects TLS, verified against CAPEM; Insecure skips the check
+	// (with a warning). The PEP itself listens on HTTP with sealed NTLM.
+	HTTPS    bool
+	CAPEM    []byte
+	Insecure bool
+	// Auth is wsman.AuthNTLM (the default, sealed over HTTP) or
+	// wsman.AuthBasic (loopback simulator only).
+	Auth wsman.Auth
+	// Username is DOMAIN\CloudAdmin; Password is secret.
+	Username, Password string
+	// ConfigurationName defaults to "PrivilegedEndpoint".
+	ConfigurationName string
+	// OperationTimeout bounds each Receive long-poll; default 20s.
+	OperationTimeout time.Duration
+	// MaxEnvelopeSize is sent to the server; default 512000 (Windows').
+	MaxEnvelopeSize int
+	// Clock times polls and waits; default clock.Real.
+	Clock clock.Clock
+	// Logger receives debug lines (command and parameter names, never
+	// values) and warnings; default discards.
+	Logger *slog.Logger
+	// Rand supplies GUIDs and the RSA key of the key exchange; default
+	// crypto/rand.
+	Rand io.Reader
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Addresses) == 0 {
+		return c, errors.New("pep: no address")
+	}
+	if c.Username == "" {
+		return c, errors.New("pep: no username")
+	}
+	if c.ConfigurationName == "" {
+		c.ConfigurationName = DefaultConfigurationName
+	}
+	if c.OperationTimeout <= 0 {
+		c.OperationTimeout = wsman.DefaultOperationTimeout
+	}
+	if c.MaxEnvelopeSize <= 0 {
+		c.MaxEnvelopeSize = wsman.DefaultMaxEnvelopeSize
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// maxPayload is how many fragment bytes go into one envelope: base64
+// inflates by 4/3, and the SOAP header and body tags need a few KiB.
+func (c Config) maxPayload() int { return max((c.MaxEnvelopeSize-8192)*3/4, 4096) }
