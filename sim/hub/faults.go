@@ -219,14 +219,10 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 	return nil
 }
 
-// applyFault applies the request fault matching r, if any, and returns its
-// name. Faults that answer the request write to rec; a reset writes
-// nothing.
-func (s *Server) applyFault(w http.ResponseWriter, rec *statusRecorder, r *http.Request) string {
-	f := s.matchFault(r)
-	if f == nil {
-		return ""
-	}
+// applyFault applies request fault f (not a reset) to r and reports whether
+// that ended the request (answered, or abandoned by the client). Faults
+// that answer write to rec.
+func (s *Server) applyFault(rec *statusRecorder, r *http.Request, f *Fault) bool {
 	switch f.Kind {
 	case FaultLatency:
 		if err := s.clock.Sleep(r.Context(), f.Delay); err != nil {
@@ -248,12 +244,10 @@ func (s *Server) applyFault(w http.ResponseWriter, rec *statusRecorder, r *http.
 		}
 		writeARMError(rec, http.StatusInternalServerError, "InternalServerError",
 			"Encountered internal server error. Diagnostic information: request id '%s'.", rec.Header().Get("x-ms-request-id"))
-	case FaultConnectionReset:
-		resetConnection(w)
 	case FaultExpireTokens:
 		s.idp.revokeAll()
 	}
-	return f.Kind.String()
+	return rec.status != 0
 }
 
 // resetConnection drops the client's connection without an HTTP response.

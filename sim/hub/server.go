@@ -229,10 +229,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-ms-correlation-request-id", corr)
 
 	rec := &statusRecorder{ResponseWriter: w}
+	f := s.matchFault(r)
+	if f != nil && f.Kind == FaultConnectionReset {
+		// Log first: the client sees the reset at once and may look.
+		call.Fault = f.Kind.String()
+		s.record(call, rec)
+		resetConnection(w)
+		return
+	}
 	defer func() { s.record(call, rec) }()
-	if f := s.applyFault(w, rec, r); f != "" {
-		call.Fault = f
-		if rec.status != 0 || f == FaultConnectionReset.String() {
+	if f != nil {
+		call.Fault = f.Kind.String()
+		if s.applyFault(rec, r, f) {
 			return
 		}
 	}

@@ -280,3 +280,11 @@ func (e *ErrorInfo) clone() *ErrorInfo {
 func (p *ProductState) host(region, fqdn string) string {
 	return Product{SANLabel: p.SANLabel}.Host(region, fqdn)
 }
+
+// Product returns the product with the given id (case-insensitively) in a
+// snapshot, or nil.
+func (st State) Product(id string) *ProductState { return st.product(id) }
+
+// Secret returns the named secret (case-insensitively) of a product in a
+// snapshot, or nil.
+func (p ProductState) Secret(name string) *SecretState { return p.secret(name) }
