@@ -1,9 +1,11 @@
 package pep
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/runbook-dev/runbook/clock"
@@ -45,6 +47,9 @@ type Config struct {
 	// Rand supplies GUIDs and the RSA key of the key exchange; default
 	// crypto/rand.
 	Rand io.Reader
+	// Dial replaces the TCP dialer; tests use it to route ERCS addresses to
+	// a loopback simulator.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -180,7 +180,7 @@ type pipe struct {
 // is a *CommandError.
 func (p *pipe) collect(ctx context.Context, cmdID string) error {
 	for {
-		r, err := p.s.shell.Receive(ctx, cmdID, "stdout")
+		r, err := p.s.receive(ctx, cmdID)
 		if wsman.IsTimedOut(err) {
 			continue
 		}

@@ -96,7 +96,7 @@ func open(ctx context.Context, cfg Config, addr string) (*session, error) {
 		Host: addr, Port: cfg.Port, HTTPS: cfg.HTTPS, CAPEM: cfg.CAPEM, Insecure: cfg.Insecure,
 		Auth: cfg.Auth, Username: cfg.Username, Password: cfg.Password,
 		OperationTimeout: cfg.OperationTimeout, MaxEnvelopeSize: cfg.MaxEnvelopeSize,
-		Clock: cfg.Clock, Logger: cfg.Logger,
+		Clock: cfg.Clock, Logger: cfg.Logger, Dial: cfg.Dial,
 	})
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func (s *session) openPool(ctx context.Context) error {
 // every pool message on the way.
 func (s *session) receivePool(ctx context.Context, done func() bool) error {
 	for !done() {
-		r, err := s.shell.Receive(ctx, "", "stdout")
+		r, err := s.receive(ctx, "")
 		if wsman.IsTimedOut(err) {
 			continue
 		}
@@ -187,6 +187,23 @@ func (s *session) receivePool(ctx context.Context, done func() bool) error {
 		}
 	}
 	return nil
+}
+
+// requestGrace is how much longer than OperationTimeout a Receive may take
+// before the client gives up on it: the server answers within
+// OperationTimeout, the rest is the network.
+const requestGrace = 30 * time.Second
+
+// receive long-polls once, bounded on the clock so that a server that never
+// answers cannot hang the session.
+func (s *session) receive(ctx context.Context, commandID string) (*wsman.Received, error) {
+	rctx, cancel := clock.WithTimeout(ctx, s.cfg.Clock, s.cfg.OperationTimeout+requestGrace)
+	defer cancel()
+	r, err := s.shell.Receive(rctx, commandID, "stdout")
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		return nil, fmt.Errorf("pep: no reply to Receive within %v", s.cfg.OperationTimeout+requestGrace)
+	}
+	return r, err
 }
 
 // poolMessage handles one message from the pool's output.

@@ -16,6 +16,7 @@ const (
 	InvalidData         ErrorCategory = 6
 	InvalidOperation    ErrorCategory = 7
 	ObjectNotFound      ErrorCategory = 13
+	OperationStopped    ErrorCategory = 14
 	OperationTimeout    ErrorCategory = 15
 	ParserError         ErrorCategory = 17
 	PermissionDenied    ErrorCategory = 18
