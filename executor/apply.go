@@ -225,7 +225,7 @@ func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
 	for addr, r := range res.Steps {
 		switch r.Outcome {
 		case OutcomeSkipped:
-			a.record(journal.Record{Type: journal.StepResult, Step: addr, Status: journal.Skipped, Reason: r.Reason})
+			a.queue(journal.Record{Type: journal.StepResult, Step: addr, Status: journal.Skipped, Reason: r.Reason})
 			a.emit(Event{Type: EventSkipped, Step: addr, Message: r.Reason})
 		case OutcomeNotStarted:
 			a.emit(Event{Type: EventNotStarted, Step: addr, Message: r.Reason})
@@ -308,13 +308,32 @@ func (a *applier) emit(e Event) {
 	a.opts.Events(e)
 }
 
-// record appends to the journal; a failure is remembered so that no new
-// step starts, and returned.
+// record appends to the journal and waits until the record is on stable
+// storage; a failure is remembered so that no new step starts, and
+// returned. Intents and handles go through record: they must be on disk
+// before the side effect they announce.
 func (a *applier) record(rec journal.Record) error {
+	return a.write(rec, true)
+}
+
+// queue appends to the journal without waiting for the fsync: for results
+// and progress, which the next durable record (or the end of the run)
+// carries to disk. Losing one in a crash only makes a resume re-check the
+// step, which every step type must handle anyway.
+func (a *applier) queue(rec journal.Record) error {
+	return a.write(rec, false)
+}
+
+func (a *applier) write(rec journal.Record, wait bool) error {
 	if a.opts.Journal == nil {
 		return nil
 	}
-	err := a.opts.Journal.Append(rec)
+	var err error
+	if wait {
+		err = a.opts.Journal.Append(rec)
+	} else {
+		err = a.opts.Journal.Queue(rec)
+	}
 	if err != nil {
 		a.mu.Lock()
 		if a.journalE == nil {
@@ -428,7 +447,7 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 		}
 	}
 	if resp.Err != nil {
-		a.record(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Failed, Error: resp.Err.Error()})
+		a.queue(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Failed, Error: resp.Err.Error()})
 		a.emit(Event{Type: EventFailed, Step: addr, Attempt: attempt, Message: resp.Err.Error(), Elapsed: a.opts.Clock.Since(start)})
 		return a.finish(addr, &StepResult{Outcome: OutcomeFailed, Err: resp.Err, Attempts: attempt})
 	}
@@ -437,11 +456,11 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 		outputs = planned
 	}
 	if err := a.postconditions(s, outputs); err != nil {
-		a.record(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Failed, Error: err.Error()})
+		a.queue(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Failed, Error: err.Error()})
 		a.emit(Event{Type: EventFailed, Step: addr, Attempt: attempt, Message: err.Error()})
 		return a.finish(addr, &StepResult{Outcome: OutcomeFailed, Err: err, Attempts: attempt, Outputs: outputs})
 	}
-	if err := a.record(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Succeeded, Fingerprint: resp.Result["fingerprint"]}); err != nil {
+	if err := a.queue(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Succeeded, Fingerprint: resp.Result["fingerprint"]}); err != nil {
 		// The change happened but could not be recorded: say so plainly.
 		err = fmt.Errorf("the step succeeded but its result could not be journalled: %w", err)
 		a.emit(Event{Type: EventFailed, Step: addr, Message: err.Error()})
@@ -503,7 +522,7 @@ func (a *applier) attempt(ctx context.Context, addr string, s *lang.Step, t Step
 			percent = p.Percent
 			pmu.Unlock()
 			if int(p.Percent) != int(last) {
-				a.record(journal.Record{Type: journal.StepProgress, Step: addr, Attempt: attempt, Percent: clampPercent(p.Percent)})
+				a.queue(journal.Record{Type: journal.StepProgress, Step: addr, Attempt: attempt, Percent: clampPercent(p.Percent)})
 			}
 			a.emit(Event{Type: EventProgress, Step: addr, Attempt: attempt, Percent: p.Percent, Message: p.Message, Elapsed: a.opts.Clock.Since(start)})
 		},

@@ -466,8 +466,9 @@ step "test" "b" {
 		rb, _ := lang.Load(fsMap(src), ".", lang.Options{StepTypes: []string{"test"}})
 		reg := executor.NewRegistry(typ)
 		planned, _ := executor.Plan(context.Background(), executor.PlanOptions{Runbook: rb, Registry: reg, Clock: clock.Real, Key: []byte("k")})
-		// Writes: run_started, a's intent, a's result; b's intent fails.
-		j := journal.New(&failingFile{failAt: 4}, "r", clock.Real)
+		// Writes: run_started, a's intent, then the batch with a's result (and
+		// perhaps b's intent) fails: b must not start.
+		j := journal.New(&failingFile{failAt: 3}, "r", clock.Real)
 		j.Append(journal.Record{Type: journal.RunStarted, Run: "r"})
 		res := executor.Apply(context.Background(), executor.ApplyOptions{Runbook: rb, Planned: planned, Registry: reg, Clock: clock.Real, Journal: j})
 		j.Close()

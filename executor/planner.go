@@ -78,9 +78,13 @@ type Planned struct {
 	*plan.Plan
 	// Graph is the step graph.
 	Graph   *dag.Graph
+	changes map[string]*plan.Change
 	configs map[string]cty.Value
 	outputs map[string]cty.Value
 }
+
+// Change returns the planned change of a step, or nil.
+func (p *Planned) Change(address string) *plan.Change { return p.changes[address] }
 
 // Outputs returns the planned value of a step (unknown parts are known
 // only after apply).
@@ -126,7 +130,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		CreatedAt:   now.UTC(),
 		ExpiresAt:   now.UTC().Add(opts.TTL),
 		Targets:     append([]string(nil), opts.Targets...),
-	}, Graph: g, configs: map[string]cty.Value{}, outputs: map[string]cty.Value{}}
+	}, Graph: g, changes: map[string]*plan.Change{}, configs: map[string]cty.Value{}, outputs: map[string]cty.Value{}}
 	p.Runbook.Dir = opts.Dir
 	if rb.Meta != nil {
 		p.Runbook.Description, p.Runbook.Owner = rb.Meta.Description, rb.Meta.Owner
@@ -180,7 +184,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		if r.change != nil {
 			p.Changes = append(p.Changes, r.change)
 			stepVals[strings.TrimPrefix(addr, "step.")] = r.outputs
-			p.configs[addr], p.outputs[addr] = r.config, r.outputs
+			p.configs[addr], p.outputs[addr], p.changes[addr] = r.config, r.outputs, r.change
 		}
 	}
 	if diags.HasErrors() {

@@ -153,15 +153,35 @@ func start(f File, name, run string, clk clock.Clock, seq uint64, head string) *
 // and returns once it is on stable storage. Concurrent Appends share one
 // fsync. After a failed write or fsync every Append fails with that error.
 func (j *Journal) Append(rec Record) error {
+	b, err := j.enqueue(rec)
+	if err != nil {
+		return err
+	}
+	<-b.done
+	return b.err
+}
+
+// Queue is Append without the wait: the record is in order in the file
+// before any record appended after it, and on stable storage once the next
+// Append returns (or Close). Use it for records that need not be durable
+// before the caller goes on, such as a step's result, whose loss in a crash
+// only makes a resume re-check the step. It returns the error that stopped
+// the journal, if any.
+func (j *Journal) Queue(rec Record) error {
+	_, err := j.enqueue(rec)
+	return err
+}
+
+func (j *Journal) enqueue(rec Record) (*batch, error) {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
-		return fmt.Errorf("journal %s: %w", j.name, ErrClosed)
+		return nil, fmt.Errorf("journal %s: %w", j.name, ErrClosed)
 	}
 	if j.err != nil {
 		err := j.err
 		j.mu.Unlock()
-		return err
+		return nil, err
 	}
 	seq := j.seq + 1
 	if rec.Type == RunStarted && rec.Run == "" {
@@ -173,13 +193,13 @@ func (j *Journal) Append(rec Record) error {
 	}
 	if err != nil {
 		j.mu.Unlock()
-		return fmt.Errorf("journal %s: %w: %v", j.name, ErrInvalidRecord, err)
+		return nil, fmt.Errorf("journal %s: %w: %v", j.name, ErrInvalidRecord, err)
 	}
 	rec.Seq, rec.Time, rec.Prev = seq, j.clk.Now().UTC(), j.head
 	line, err := json.Marshal(rec)
 	if err != nil {
 		j.mu.Unlock()
-		return fmt.Errorf("journal %s: %w", j.name, err)
+		return nil, fmt.Errorf("journal %s: %w", j.name, err)
 	}
 	j.seq, j.head = seq, hashLine(line)
 	b := j.pending
@@ -194,8 +214,7 @@ func (j *Journal) Append(rec Record) error {
 	b.buf = append(append(b.buf, line...), '\n')
 	b.seq, b.head = j.seq, j.head
 	j.mu.Unlock()
-	<-b.done
-	return b.err
+	return b, nil
 }
 
 // commit is the committer goroutine: it writes and fsyncs each pending

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/runbook-dev/runbook/clock"
 )
 
 // runRecords is a small run: two steps, one with a remote handle.
@@ -231,4 +232,32 @@ func TestRecordHasNoFreeFormFields(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestQueueIsDurableAfterNextAppend(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Create(dir, "q", clock.Real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(Record{Type: RunStarted}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if err := j.Queue(Record{Type: StepResult, Step: "step.a", Status: Succeeded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Append(Record{Type: Note, Reason: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	// Without closing: everything queued before the Append is on disk.
+	recs, err := Read(filepath.Join(dir, "q.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 52 {
+		t.Fatalf("%d records on disk, want 52", len(recs))
+	}
+	j.Close()
 }
