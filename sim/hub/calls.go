@@ -21,21 +21,19 @@ type Call struct {
 	Fault string
 }
 
-// record appends call, with the status of rec, to the log.
-func (s *Server) record(call Call, rec *statusRecorder) {
-	call.Status = rec.status
-	s.mu.Lock()
+// record appends call to the log and passes it to Options.OnCall.
+func (s *Server) record(call Call) {
+	s.callsMu.Lock()
 	s.calls = append(s.calls, call)
-	hook := s.opts.OnCall
-	s.mu.Unlock()
-	if hook != nil {
-		hook(call)
+	s.callsMu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(call)
 	}
 }
 
 // Calls returns a copy of the request log, oldest first.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
 	return slices.Clone(s.calls)
 }

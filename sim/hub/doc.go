@@ -3,7 +3,7 @@
 // Manager (ARM) endpoint and the stamp's identity provider, served over real
 // HTTPS on loopback.
 //
-// It owns the wire behaviour that /work/shared/design/hub-api.md §4 and
+// It owns the wire behaviour that the design notes hub-api.md (§4) and
 // identity.md describe:
 //
 //   - GET /metadata/endpoints (api-version 2015-01-01 or 1.0), which names

@@ -194,3 +194,6 @@ func callsText(calls []Call) string {
 	b, _ := json.Marshal(calls)
 	return string(b)
 }
+
+// fakeAt returns a fake clock at t.
+func fakeAt(t time.Time) *clock.Fake { return clock.NewFake(t) }

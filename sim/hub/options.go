@@ -96,8 +96,10 @@ type Options struct {
 	// PageSize, when positive, splits list responses into pages of that
 	// many items linked by nextLink. Default: one page.
 	PageSize int
-	// OnCall, when set, is called after each request with its log entry
-	// (from the serving goroutine; it must not call back into the Server).
+	// OnCall, when set, receives each request's log entry as its status
+	// is written, before the response reaches the client. It runs on the
+	// serving goroutine, possibly while the Server holds its lock, so it
+	// must not call back into the Server.
 	OnCall func(Call)
 }
 

@@ -25,13 +25,17 @@ type Server struct {
 	ca    *certs.CA
 	idp   *identity
 
-	mu      sync.Mutex // guards everything below
+	mu      sync.Mutex // guards everything below up to callsMu
 	st      *State
 	faults  []*activeFault
 	queued  []Fault // state faults waiting for the next rotation
+	saveErr error
+
+	// callsMu guards the request log apart from the state: a call is
+	// logged while its handler may still hold mu.
+	callsMu sync.Mutex
 	calls   []Call
 	reqSeq  int
-	saveErr error
 
 	hs  *http.Server
 	url string
@@ -215,10 +219,10 @@ func (s *Server) settleLocked() {
 // ServeHTTP serves one request: it logs it, applies injected faults, and
 // routes it to the identity provider or to ARM.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
+	s.callsMu.Lock()
 	s.reqSeq++
 	call := Call{Seq: s.reqSeq, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
-	s.mu.Unlock()
+	s.callsMu.Unlock()
 
 	reqID := guidFor("request", s.opts.Region, s.opts.ExternalFQDN, fmt.Sprint(call.Seq))
 	w.Header().Set("x-ms-request-id", reqID)
@@ -228,18 +232,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("x-ms-correlation-request-id", corr)
 
+	// The call is logged when its status is written, before any byte
+	// reaches the client, so a client that got a response finds it in
+	// Calls; requests that end without a response are logged on return.
 	rec := &statusRecorder{ResponseWriter: w}
-	f := s.matchFault(r)
-	if f != nil && f.Kind == FaultConnectionReset {
-		// Log first: the client sees the reset at once and may look.
-		call.Fault = f.Kind.String()
-		s.record(call, rec)
-		resetConnection(w)
-		return
+	rec.onStatus = func(status int) {
+		call.Status = status
+		s.record(call)
 	}
-	defer func() { s.record(call, rec) }()
+	defer rec.finish()
+	f := s.matchFault(r)
 	if f != nil {
 		call.Fault = f.Kind.String()
+		if f.Kind == FaultConnectionReset {
+			rec.finish()
+			resetConnection(w)
+			return
+		}
 		if s.applyFault(rec, r, f) {
 			return
 		}
@@ -280,15 +289,30 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 	return false
 }
 
-// statusRecorder remembers the status written through it.
+// statusRecorder remembers the status written through it and reports it
+// once, before the response is written.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(int)
+	reported bool
 }
+
+func (r *statusRecorder) report() {
+	if !r.reported {
+		r.reported = true
+		r.onStatus(r.status)
+	}
+}
+
+// finish reports a request that ended without a response (status 0 or
+// what applyFault set).
+func (r *statusRecorder) finish() { r.report() }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.report()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -296,6 +320,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+		r.report()
 	}
 	return r.ResponseWriter.Write(b)
 }
