@@ -152,8 +152,9 @@ func (s *Server) deploymentJSON(p *ProductState) deploymentJSON {
 	return d
 }
 
-// rotateSecretsLocked starts a rotation of the product: 202 with
-// Azure-AsyncOperation, Location and Retry-After, or 409 if one runs.
+// rotateSecretsLocked starts a rotation of the product and answers as
+// Options.RotateResponse says (by default 202 with Azure-AsyncOperation,
+// Location and Retry-After), or 409 if one runs.
 func (s *Server) rotateSecretsLocked(w http.ResponseWriter, r *http.Request, productID string) {
 	p := s.st.product(productID)
 	if p == nil {
@@ -183,10 +184,16 @@ func (s *Server) rotateSecretsLocked(w http.ResponseWriter, r *http.Request, pro
 		return
 	}
 	url := baseURL(r) + s.prefix() + "/operationresults/" + id + "?api-version=" + deploymentAPIVersions[0]
-	w.Header().Set("Azure-AsyncOperation", url)
+	w.Header().Set("Content-Length", "0")
+	switch s.opts.RotateResponse {
+	case RotateNoHeaders:
+		w.WriteHeader(http.StatusOK)
+		return
+	case RotateAsync:
+		w.Header().Set("Azure-AsyncOperation", url)
+	}
 	w.Header().Set("Location", url)
 	w.Header().Set("Retry-After", retryAfterSeconds(p.RetryAfter))
-	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -84,6 +84,7 @@ func (p *jwtParts) verify(alg string, pub *rsa.PublicKey) error {
 // audience is a JWT "aud" claim: a string or an array of strings.
 type audience []string
 
+// UnmarshalJSON accepts both forms of aud.
 func (a *audience) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {

@@ -310,3 +310,38 @@ func TestRotateSecretsResponse(t *testing.T) {
 		t.Errorf("operation ids differ between identical stamps: %s vs %s", a, b)
 	}
 }
+
+func TestRotateResponseShapes(t *testing.T) {
+	type shape struct {
+		Status                   int
+		AsyncOperation, Location bool
+		RetryAfter               string
+	}
+	tests := map[string]struct {
+		style RotateResponse
+		want  shape
+	}{
+		"async":         {RotateAsync, shape{202, true, true, "60"}},
+		"location only": {RotateLocationOnly, shape{202, false, true, "60"}},
+		"no headers":    {RotateNoHeaders, shape{200, false, false, ""}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := start(t, Options{RotateResponse: tc.style})
+			res := f.do(http.MethodPost, f.arm("/productDeployments/microsoft.eventhub/rotateSecrets"), nil)
+			got := shape{res.Status, res.Header.Get("Azure-AsyncOperation") != "", res.Header.Get("Location") != "", res.Header.Get("Retry-After")}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+			if loc := res.Header.Get("Location"); loc != "" {
+				if op := decode[operationJSON](t, f.do(http.MethodGet, loc, nil)); op.Status != OpRotatingSecrets {
+					t.Errorf("Location answers %+v", op)
+				}
+			}
+			d := decode[deploymentJSON](t, f.do(http.MethodGet, f.arm("/productDeployments/microsoft.eventhub"), nil))
+			if d.Properties.Status != StatusSecretRotationRunning {
+				t.Errorf("deployment status %s", d.Properties.Status)
+			}
+		})
+	}
+}

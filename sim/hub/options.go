@@ -34,6 +34,22 @@ func (s IdentityStyle) String() string {
 	return fmt.Sprintf("IdentityStyle(%d)", int(s))
 }
 
+// RotateResponse selects how rotateSecrets answers, for testing a client
+// against each shape the spec allows (hub-api.md §6: the real headers are
+// not documented). The rotation itself runs the same in every case.
+type RotateResponse int
+
+const (
+	// RotateAsync answers 202 with Azure-AsyncOperation, Location and
+	// Retry-After, all naming the operation result. The default.
+	RotateAsync RotateResponse = iota
+	// RotateLocationOnly answers 202 with Location and Retry-After only.
+	RotateLocationOnly
+	// RotateNoHeaders answers 200 without any operation header, as the spec
+	// also allows; progress is then visible only in productDeployments.
+	RotateNoHeaders
+)
+
 // Client is a service principal registered with the stamp's identity
 // provider. It authenticates with its Secret, its Certificate, or either.
 type Client struct {
@@ -93,6 +109,8 @@ type Options struct {
 	StatePath string
 	// Addr is the listen address for Start; default "127.0.0.1:0".
 	Addr string
+	// RotateResponse selects the shape of rotateSecrets responses.
+	RotateResponse RotateResponse
 	// PageSize, when positive, splits list responses into pages of that
 	// many items linked by nextLink. Default: one page.
 	PageSize int
@@ -121,6 +139,9 @@ func (o Options) withDefaults() (Options, error) {
 	o.Region, o.ExternalFQDN = strings.ToLower(o.Region), strings.ToLower(o.ExternalFQDN)
 	if o.Identity != ADFS && o.Identity != Entra {
 		return o, fmt.Errorf("sim/hub: unknown identity style %d", int(o.Identity))
+	}
+	if o.RotateResponse < RotateAsync || o.RotateResponse > RotateNoHeaders {
+		return o, fmt.Errorf("sim/hub: unknown rotate response %d", int(o.RotateResponse))
 	}
 	if o.TenantID == "" {
 		o.TenantID = guidFor("tenant", o.Region, o.ExternalFQDN)

@@ -309,6 +309,7 @@ func (r *statusRecorder) report() {
 // what applyFault set).
 func (r *statusRecorder) finish() { r.report() }
 
+// WriteHeader records and reports the first status.
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
@@ -317,6 +318,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write records and reports an implicit 200.
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
