@@ -292,7 +292,8 @@ func TestRotationConflicts(t *testing.T) {
 
 func TestRotateSecretsResponse(t *testing.T) {
 	f := start(t, Options{})
-	for product, wantRetry := range map[string]string{"microsoft.eventhub": "60", "microsoft.sqlrp": "5"} {
+	for _, tc := range []struct{ product, wantRetry string }{{"microsoft.eventhub", "60"}, {"microsoft.sqlrp", "5"}} {
+		product, wantRetry := tc.product, tc.wantRetry
 		res := f.do(http.MethodPost, f.arm("/productDeployments/"+product+"/rotateSecrets"), nil)
 		aao, loc := res.Header.Get("Azure-AsyncOperation"), res.Header.Get("Location")
 		wantPrefix := f.srv.URL() + f.srv.prefix() + "/operationresults/"
