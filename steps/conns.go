@@ -357,6 +357,19 @@ func (s *stepConfig) connectHub(ctx context.Context, conns executor.Conns, name 
 	return client
 }
 
+// connect returns the hub client of name from conns.
+func connect(ctx context.Context, conns executor.Conns, name string) (*hub.Client, error) {
+	c, err := conns.Connect(ctx, "hub", name)
+	if err != nil {
+		return nil, err
+	}
+	client, ok := c.(*hub.Client)
+	if !ok {
+		panic(fmt.Sprintf("steps: Conns returned %T for a hub, want *hub.Client", c))
+	}
+	return client, nil
+}
+
 // hubRoots returns the stamp's root CAs if conns can tell them.
 func hubRoots(ctx context.Context, conns executor.Conns, name string) []*x509.Certificate {
 	r, ok := conns.(interface {

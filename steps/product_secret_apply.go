@@ -125,19 +125,6 @@ func checkFingerprints(req *executor.ApplyRequest, p *pfxData, password string) 
 	return nil
 }
 
-// connect returns the hub client of name from conns.
-func connect(ctx context.Context, conns executor.Conns, name string) (*hub.Client, error) {
-	c, err := conns.Connect(ctx, "hub", name)
-	if err != nil {
-		return nil, err
-	}
-	client, ok := c.(*hub.Client)
-	if !ok {
-		panic(fmt.Sprintf("steps: Conns returned %T for a hub, want *hub.Client", c))
-	}
-	return client, nil
-}
-
 // sameSecond reports whether a and b are the same instant to the second:
 // the stamp may round a certificate's expiry.
 func sameSecond(a, b time.Time) bool { return a.Truncate(time.Second).Equal(b.Truncate(time.Second)) }

@@ -64,9 +64,9 @@ var rotateActionSpec = &hcldec.ObjectSpec{
 }
 
 // rotateActionOutputs is the type of step.NAME for a rotate_action: status
-// is the operation's final status and operation its URL (both known after
-// apply; status is the deployment's status and operation null when nothing
-// runs).
+// is the deployment's status (SecretRotationSucceeded after a rotation) and
+// operation the rotation's status URL; both are known only after apply when
+// the step runs, and operation is null when it does not.
 var rotateActionOutputs = cty.Object(map[string]cty.Type{
 	"product_id": cty.String,
 	"package_id": cty.String,

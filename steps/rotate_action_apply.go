@@ -106,7 +106,12 @@ func (c *raConfig) start(ctx context.Context, client *hub.Client, req *executor.
 		return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}
 	if op.Done() {
-		return c.succeeded(p.dep, "", "Succeeded")
+		// Finished at once: report the deployment as it is now.
+		dep, err := client.GetProductDeployment(ctx, c.productID)
+		if err != nil {
+			return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
+		}
+		return c.succeeded(dep, "", "Succeeded")
 	}
 	if req.Handle != nil {
 		if err := req.Handle(op.URL); err != nil {
@@ -165,7 +170,9 @@ func (c *raConfig) vanished(ctx context.Context, client *hub.Client, op hub.Oper
 	return &executor.ApplyResponse{Err: fmt.Errorf("%w; the deployment shows status %s (%s)", cause, p.status(), p.lastError())}
 }
 
-// succeeded is the response of a finished rotation.
+// succeeded is the response of a finished rotation: status is the
+// operation's (journalled in the Result), dep the deployment read after
+// it (its status is the step's status output).
 func (c *raConfig) succeeded(dep *hub.ProductDeployment, opURL, status string) *executor.ApplyResponse {
 	op := cty.NullVal(cty.String)
 	if opURL != "" {
@@ -174,7 +181,7 @@ func (c *raConfig) succeeded(dep *hub.ProductDeployment, opURL, status string) *
 	return &executor.ApplyResponse{
 		Outputs: cty.ObjectVal(map[string]cty.Value{
 			"product_id": cty.StringVal(dep.ProductID()), "package_id": cty.StringVal(dep.PackageID()),
-			"status": cty.StringVal(status), "operation": op,
+			"status": cty.StringVal(dep.Properties.Status), "operation": op,
 		}),
 		Result: map[string]string{ResultOperation: opURL, ResultStatus: status, ResultProductID: dep.ProductID()},
 	}

@@ -216,6 +216,11 @@ func TestRotateActionApply(t *testing.T) {
 	if diff := cmp.Diff(wantResult, ar.Result); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
+	wantOut := map[string]any{"product_id": "microsoft.eventhub", "package_id": "microsoft.eventhub.1.2003.0.0",
+		"status": "SecretRotationSucceeded", "operation": rec.handles[0]}
+	if diff := cmp.Diff(wantOut, render(ar.Outputs)); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
 	if last := rec.checkProgress(t); last.Percent != 100 || last.Message != "Succeeded" {
 		t.Errorf("last progress = %+v, want 100%% Succeeded", last)
 	}
