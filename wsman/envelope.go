@@ -193,10 +193,15 @@ type xmlFault struct {
 	Reason  []struct {
 		Text string `xml:",chardata"`
 	} `xml:"http://www.w3.org/2003/05/soap-envelope Reason>Text"`
-	WSManFault *struct {
-		Code    string `xml:"Code,attr"`
-		Message string `xml:"http://schemas.microsoft.com/wbem/wsman/1/wsmanfault Message"`
-	} `xml:"http://www.w3.org/2003/05/soap-envelope Detail>WSManFault"`
+	// encoding/xml matches every element of an a>b path against the one
+	// namespace of the tag, so elements of mixed namespaces need a struct
+	// per level.
+	Detail struct {
+		WSManFault *struct {
+			Code    string `xml:"Code,attr"`
+			Message string `xml:"http://schemas.microsoft.com/wbem/wsman/1/wsmanfault Message"`
+		} `xml:"http://schemas.microsoft.com/wbem/wsman/1/wsmanfault WSManFault"`
+	} `xml:"http://www.w3.org/2003/05/soap-envelope Detail"`
 }
 
 // ParseResponse decodes a reply envelope; a SOAP fault in it comes back as
@@ -231,12 +236,12 @@ func (f *xmlFault) toError(action string) *FaultError {
 	if len(f.Reason) > 0 {
 		e.Reason = strings.TrimSpace(f.Reason[0].Text)
 	}
-	if f.WSManFault != nil {
-		if n, err := strconv.ParseUint(strings.TrimSpace(f.WSManFault.Code), 10, 32); err == nil {
+	if wf := f.Detail.WSManFault; wf != nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(wf.Code), 10, 32); err == nil {
 			e.WSManCode = uint32(n)
 		}
 		if e.Reason == "" {
-			e.Reason = strings.TrimSpace(f.WSManFault.Message)
+			e.Reason = strings.TrimSpace(wf.Message)
 		}
 	}
 	return e

@@ -65,24 +65,9 @@ func (c *Client) CreateShell(ctx context.Context, o ShellOptions) (*Shell, error
 	if err != nil {
 		return nil, err
 	}
-	var x struct {
-		ShellID string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell>ShellId"`
-		Sel     []struct {
-			Name  string `xml:"Name,attr"`
-			Value string `xml:",chardata"`
-		} `xml:"http://schemas.xmlsoap.org/ws/2004/09/transfer ResourceCreated>ReferenceParameters>SelectorSet>Selector"`
-	}
-	if err := r.DecodeBody(&x); err != nil {
-		return nil, fmt.Errorf("wsman: Create: %w", err)
-	}
-	id := strings.TrimSpace(x.ShellID)
-	for _, s := range x.Sel {
-		if id == "" && strings.EqualFold(s.Name, "ShellId") {
-			id = strings.TrimSpace(s.Value)
-		}
-	}
-	if id == "" {
-		return nil, fmt.Errorf("wsman: Create: reply has no ShellId")
+	id, err := shellID(r)
+	if err != nil {
+		return nil, err
 	}
 	if o.ShellID != "" && !strings.EqualFold(id, o.ShellID) {
 		return nil, fmt.Errorf("wsman: Create: server chose shell %s, not %s", id, o.ShellID)
@@ -247,4 +232,35 @@ func (s *Shell) Signal(ctx context.Context, commandID, code string) error {
 func (s *Shell) Delete(ctx context.Context) error {
 	_, err := s.c.Do(ctx, s.header(ActionDelete), "", ActionDelete+"Response")
 	return err
+}
+
+// shellID reads the new shell's id from a Create reply: rsp:Shell/ShellId,
+// or the ShellId selector of x:ResourceCreated that older servers send
+// alone.
+func shellID(r *Response) (string, error) {
+	var x struct {
+		ShellID string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell>ShellId"`
+		// Older servers name the shell only in the EPR of ResourceCreated.
+		Created struct {
+			Ref struct {
+				Sel []struct {
+					Name  string `xml:"Name,attr"`
+					Value string `xml:",chardata"`
+				} `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd SelectorSet>Selector"`
+			} `xml:"http://schemas.xmlsoap.org/ws/2004/08/addressing ReferenceParameters"`
+		} `xml:"http://schemas.xmlsoap.org/ws/2004/09/transfer ResourceCreated"`
+	}
+	if err := r.DecodeBody(&x); err != nil {
+		return "", fmt.Errorf("wsman: Create: %w", err)
+	}
+	id := strings.TrimSpace(x.ShellID)
+	for _, s := range x.Created.Ref.Sel {
+		if id == "" && strings.EqualFold(s.Name, "ShellId") {
+			id = strings.TrimSpace(s.Value)
+		}
+	}
+	if id == "" {
+		return "", fmt.Errorf("wsman: Create: reply has no ShellId")
+	}
+	return id, nil
 }

@@ -72,6 +72,7 @@ type Server struct {
 	log      []Record
 	trips    int
 	inject   []*Injection
+	idle     map[net.Conn]bool // connections waiting for a request
 }
 
 // NewServer starts a server. It listens before returning, so its URL is
@@ -98,6 +99,7 @@ func NewServer(cfg Config) (*Server, error) {
 		clk:      cfg.Clock,
 		handlers: map[string]ShellHandler{},
 		shells:   map[string]*shellEntry{},
+		idle:     map[net.Conn]bool{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if !cfg.NoCmdShell {
@@ -124,6 +126,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:     s,
 		ConnContext: s.connContext,
+		ConnState:   s.connState,
 		// Every request context ends at Close, so long-polls return.
 		BaseContext: func(net.Listener) context.Context { return s.ctx },
 		// Handshake failures of untrusting clients are expected in tests.
@@ -143,6 +146,30 @@ func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	s.mu.Unlock()
 	_, isTLS := c.(*tls.Conn)
 	return context.WithValue(ctx, connKey{}, &connState{id: id, tls: isTLS})
+}
+
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st == http.StateIdle {
+		s.idle[c] = true
+	} else {
+		delete(s.idle, c)
+	}
+}
+
+// CloseIdleConnections closes the connections that are waiting for a
+// request, as Windows does after its idle timeout, and returns how many it
+// closed. A client must notice and reconnect (and authenticate again).
+func (s *Server) CloseIdleConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.idle)
+	for c := range s.idle {
+		c.Close()
+		delete(s.idle, c)
+	}
+	return n
 }
 
 // Handle serves the shells of resourceURI (matched case-insensitively) with
