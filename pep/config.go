@@ -37,6 +37,13 @@ type Config struct {
 	ConfigurationName string
 	// OperationTimeout bounds each Receive long-poll; default 20s.
 	OperationTimeout time.Duration
+	// ReceiveTimeout is how long, on Clock, the client waits for the reply
+	// to one Receive before it gives the session up: the server answers
+	// within OperationTimeout, so only a dead connection takes longer.
+	// Default OperationTimeout+30s; negative waits as long as the context
+	// allows (tests that drive a fake clock by hand use that, so that the
+	// client's deadline never races the server's).
+	ReceiveTimeout time.Duration
 	// MaxEnvelopeSize is sent to the server; default 512000 (Windows').
 	MaxEnvelopeSize int
 	// Clock times polls and waits; default clock.Real.
@@ -64,6 +71,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OperationTimeout <= 0 {
 		c.OperationTimeout = wsman.DefaultOperationTimeout
+	}
+	if c.ReceiveTimeout == 0 {
+		c.ReceiveTimeout = c.OperationTimeout + 30*time.Second
 	}
 	if c.MaxEnvelopeSize <= 0 {
 		c.MaxEnvelopeSize = wsman.DefaultMaxEnvelopeSize

@@ -169,13 +169,15 @@ func decodedTraffic(t *testing.T, recs []simwsman.Record) []string {
 	return out
 }
 
-// driveFakeClock advances f to each next deadline until stop is closed, so
-// that long-polls time out and action plans finish in virtual time.
-func driveFakeClock(f *clock.Fake, stop <-chan struct{}) {
+// driveFakeClock advances f to the next deadline whenever at least n timers
+// are pending, until stop is closed, so that long-polls time out and action
+// plans finish in virtual time. With n = 2 while a command sleeps, it waits
+// for the server's long-poll as well, so polls time out one by one.
+func driveFakeClock(f *clock.Fake, n int, stop <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-stop; cancel() }()
 	for {
-		if err := f.BlockUntil(ctx, 1); err != nil {
+		if err := f.BlockUntil(ctx, n); err != nil {
 			return
 		}
 		if next, ok := f.Next(); ok {

@@ -18,6 +18,10 @@ var (
 	paramName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
 
+// errNoState reports a command that ended (CommandState Done) without a
+// PIPELINE_STATE message.
+var errNoState = errors.New("the command ended without a pipeline state")
+
 // ErrClosed is returned by Invoke after Close.
 var ErrClosed = errors.New("pep: session closed")
 
@@ -139,8 +143,10 @@ func (s *session) run(ctx context.Context, cmdlet string, args []psrp.Argument) 
 	p := &pipe{s: s, cmdlet: cmdlet, pid: pid}
 	err = p.collect(ctx, cmdID)
 	if err != nil && ctx.Err() != nil {
-		s.stop(cmdID)
-		return p.res, s.fail(fmt.Errorf("pep: %s: %w", cmdlet, ctx.Err()))
+		if serr := s.stop(cmdID, p); serr != nil {
+			s.fail(serr)
+		}
+		return p.res, fmt.Errorf("pep: %s: %w", cmdlet, ctx.Err())
 	}
 	if err != nil {
 		var ce *CommandError
@@ -156,14 +162,28 @@ func (s *session) run(ctx context.Context, cmdlet string, args []psrp.Argument) 
 	return p.res, err
 }
 
-// stop asks the server to stop a pipeline whose caller went away, on a
-// short context of its own.
-func (s *session) stop(cmdID string) {
-	ctx, cancel := clock.WithTimeout(context.Background(), s.cfg.Clock, 10*time.Second)
+// stop asks the server to stop a pipeline whose caller went away and waits
+// for it to end, on a context of its own, so that the session stays usable
+// and the command is known not to run on.
+func (s *session) stop(cmdID string, p *pipe) error {
+	ctx, cancel := clock.WithTimeout(context.Background(), s.cfg.Clock, time.Minute)
 	defer cancel()
 	if err := s.shell.Signal(ctx, cmdID, wsman.SignalCtrlC); err != nil {
-		s.log.Debug("pep: stop signal failed", "error", err.Error())
+		return fmt.Errorf("pep: stop %s: %w", p.cmdlet, err)
 	}
+	if err := p.collect(ctx, cmdID); err != nil {
+		// A stopped pipeline fails with a CommandError. Its state can also
+		// be lost with the reply to the Receive the cancellation cut off:
+		// Done alone is enough to know the command no longer runs.
+		var ce *CommandError
+		if !errors.As(err, &ce) && !errors.Is(err, errNoState) {
+			return fmt.Errorf("pep: stop %s: %w", p.cmdlet, err)
+		}
+	}
+	if err := s.shell.Signal(ctx, cmdID, wsman.SignalTerminate); err != nil {
+		s.log.Debug("pep: terminate signal failed", "error", err.Error())
+	}
+	return nil
 }
 
 // pipe gathers one pipeline's messages.
@@ -204,7 +224,7 @@ func (p *pipe) collect(ctx context.Context, cmdID string) error {
 	}
 	switch {
 	case p.state == nil:
-		return fmt.Errorf("pep: %s: the command ended without a pipeline state", p.cmdlet)
+		return fmt.Errorf("pep: %s: %w", p.cmdlet, errNoState)
 	case p.state.State == psrp.Failed || p.state.State == psrp.Stopped:
 		ce := &CommandError{Cmdlet: p.cmdlet, Stopped: p.state.State == psrp.Stopped}
 		if p.state.Error != nil {

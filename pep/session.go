@@ -189,19 +189,17 @@ func (s *session) receivePool(ctx context.Context, done func() bool) error {
 	return nil
 }
 
-// requestGrace is how much longer than OperationTimeout a Receive may take
-// before the client gives up on it: the server answers within
-// OperationTimeout, the rest is the network.
-const requestGrace = 30 * time.Second
-
-// receive long-polls once, bounded on the clock so that a server that never
-// answers cannot hang the session.
+// receive long-polls once, bounded by ReceiveTimeout on the clock so that a
+// dead connection cannot hang the session.
 func (s *session) receive(ctx context.Context, commandID string) (*wsman.Received, error) {
-	rctx, cancel := clock.WithTimeout(ctx, s.cfg.Clock, s.cfg.OperationTimeout+requestGrace)
+	if s.cfg.ReceiveTimeout < 0 {
+		return s.shell.Receive(ctx, commandID, "stdout")
+	}
+	rctx, cancel := clock.WithTimeout(ctx, s.cfg.Clock, s.cfg.ReceiveTimeout)
 	defer cancel()
 	r, err := s.shell.Receive(rctx, commandID, "stdout")
 	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
-		return nil, fmt.Errorf("pep: no reply to Receive within %v", s.cfg.OperationTimeout+requestGrace)
+		return nil, fmt.Errorf("pep: no reply to Receive within %v", s.cfg.ReceiveTimeout)
 	}
 	return r, err
 }

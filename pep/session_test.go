@@ -74,8 +74,9 @@ func TestSetBmcCredentialSecretStaysEncrypted(t *testing.T) {
 
 // TestRoundTripsOfSetBmcCredential counts what one Set-BmcCredential costs
 // on a fresh session: Create and a Receive to open the pool, a Send and a
-// Receive for the key exchange, Command, Receive and the terminate Signal
-// for the pipeline, and Delete.
+// Receive for the key exchange, Command, Receive (more than one when
+// progress arrives before the end) and the terminate Signal for the
+// pipeline, and Delete: eight WS-Management operations at least.
 func TestRoundTripsOfSetBmcCredential(t *testing.T) {
 	wantOps := []string{"Create", "Receive", "Send", "Receive", "Command", "Receive", "Signal", "Delete"}
 	for name, m := range modes {
@@ -92,14 +93,22 @@ func TestRoundTripsOfSetBmcCredential(t *testing.T) {
 			if err := s.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
-			var ops []string
+			var ops, compact []string
 			for _, r := range e.ep.WSMan.Requests() {
-				if r.Action != "" {
-					ops = append(ops, r.Action[strings.LastIndex(r.Action, "/")+1:])
+				if r.Action == "" {
+					continue
 				}
+				op := r.Action[strings.LastIndex(r.Action, "/")+1:]
+				ops = append(ops, op)
+				// The pipeline's output may come in more than one Receive
+				// (progress streams while the action plan runs).
+				if n := len(compact); n > 0 && op == "Receive" && compact[n-1] == "Receive" {
+					continue
+				}
+				compact = append(compact, op)
 			}
-			if diff := cmp.Diff(wantOps, ops); diff != "" {
-				t.Errorf("WS-Management operations (-want +got):\n%s", diff)
+			if diff := cmp.Diff(wantOps, compact); diff != "" {
+				t.Errorf("WS-Management operations, repeated Receives merged (-want +got):\n%s", diff)
 			}
 			t.Logf("%s: %d WS-Management operations, %d HTTP round trips, %d connections", name, len(ops), e.ep.WSMan.RoundTrips(), e.ep.WSMan.Connections())
 		})

@@ -377,6 +377,11 @@ func (p *PEP) Receive(ctx context.Context, req *wsman.ReceiveRequest) (*wsman.Re
 		s.mu.Unlock()
 		select {
 		case <-ch:
+			// A Receive whose client has gone must not take output that
+			// its successor should get.
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
