@@ -385,6 +385,12 @@ func TestProductSecretApplyThenNoChange(t *testing.T) {
 		t.Errorf("second plan = %s (%s), want no-op because the certificate waits for a rotation", again.Action, again.Reason)
 	}
 
+	// The journal may keep only the result's fingerprint.
+	slim := &executor.History{LastSuccess: map[string]string{"fingerprint": ar.Result["fingerprint"]}}
+	if v := f.view(f.planPS("cert", slim)); v.Action != "no-op" {
+		t.Errorf("plan with only the journalled fingerprint = %s (%s), want no-op", v.Action, v.Reason)
+	}
+
 	// A different certificate in the file is a change again.
 	f.writeFile("eventhub.pfx", f.pfx(certs.FlawNone, canaryPFXPassword))
 	third := f.view(f.planPS("cert", h))

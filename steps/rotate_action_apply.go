@@ -26,7 +26,14 @@ func (t RotateAction) Apply(ctx context.Context, req *executor.ApplyRequest) *ex
 	if err != nil {
 		return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}
-	if p.running() {
+	switch {
+	case p.running() && req.Attempt > 1:
+		// An earlier attempt of this step may have started it (a timed-out
+		// attempt is retried by the executor); it is never started twice.
+		return &executor.ApplyResponse{Err: fmt.Errorf(
+			"hub %s: a secret rotation of %s is running on the stamp, perhaps started by an earlier attempt of this step; "+
+				"it is not started again: apply again to re-attach to it, or wait for it to end", c.hubName, c.productID)}
+	case p.running():
 		return &executor.ApplyResponse{Err: fmt.Errorf(
 			"hub %s: a secret rotation of %s is already running on the stamp, not started by this run; wait for it to end and plan again",
 			c.hubName, c.productID)}

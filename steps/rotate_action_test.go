@@ -388,10 +388,10 @@ func TestRotateActionResumeWithoutHandle(t *testing.T) {
 func TestRotateActionApplyRefuses(t *testing.T) {
 	tests := map[string]struct {
 		prepare   func(f *fixture)
+		attempt   int
 		handleErr error
 		wantErr   string
 		wantCalls int
-		wantPolls bool
 	}{
 		"rotation started by someone else": {
 			prepare: func(f *fixture) {
@@ -400,6 +400,16 @@ func TestRotateActionApplyRefuses(t *testing.T) {
 				}
 			},
 			wantErr:   "already running on the stamp, not started by this run",
+			wantCalls: 1,
+		},
+		"retried attempt": {
+			prepare: func(f *fixture) {
+				if _, err := f.client().RotateSecrets(context.Background(), "microsoft.eventhub"); err != nil {
+					f.t.Fatal(err)
+				}
+			},
+			attempt:   2,
+			wantErr:   "perhaps started by an earlier attempt of this step; it is not started again",
 			wantCalls: 1,
 		},
 		"handle not journalled": {
@@ -417,6 +427,7 @@ func TestRotateActionApplyRefuses(t *testing.T) {
 			tc.prepare(f)
 			rec := &recorder{f: f, handleErr: tc.handleErr}
 			req := rec.request("rotate", planned)
+			req.Attempt = max(tc.attempt, 1)
 			var ar *executor.ApplyResponse
 			f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
 			f.checkApply(ar)
