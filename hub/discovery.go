@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -51,19 +52,25 @@ func (c *Client) discover(ctx context.Context, auth Auth) (Metadata, error) {
 	if err := decodeJSON(resp, &m); err != nil {
 		return Metadata{}, &Error{Stamp: c.stamp, Op: op, StatusCode: resp.StatusCode, Message: "unreadable metadata", Err: err}
 	}
-	bad := func(msg string) (Metadata, error) {
-		return Metadata{}, &Error{Stamp: c.stamp, Op: op, StatusCode: resp.StatusCode, Message: msg}
+	md, err := metadataFrom(m, auth)
+	if err != nil {
+		return Metadata{}, &Error{Stamp: c.stamp, Op: op, Message: err.Error()}
 	}
+	return md, nil
+}
+
+// metadataFrom derives the sign-in settings from the metadata document.
+func metadataFrom(m metadataResponse, auth Auth) (Metadata, error) {
 	login := m.Authentication.LoginEndpoint
 	if login == "" {
-		return bad("metadata has no authentication.loginEndpoint")
+		return Metadata{}, errors.New("metadata has no authentication.loginEndpoint")
 	}
 	if len(m.Authentication.Audiences) == 0 || m.Authentication.Audiences[0] == "" {
-		return bad("metadata has no authentication.audiences")
+		return Metadata{}, errors.New("metadata has no authentication.audiences")
 	}
 	lu, err := url.Parse(login)
 	if err != nil || lu.Host == "" || !strings.EqualFold(lu.Scheme, "https") {
-		return bad(fmt.Sprintf("login endpoint %q is not an https URL", login))
+		return Metadata{}, fmt.Errorf("login endpoint %q is not an https URL", login)
 	}
 	md := Metadata{
 		LoginEndpoint: login,
@@ -73,7 +80,7 @@ func (c *Client) discover(ctx context.Context, auth Auth) (Metadata, error) {
 	}
 	md.Scope = md.Audience + "/.default"
 	if md.Tenant, err = resolveTenant(auth, md.ADFS); err != nil {
-		return Metadata{}, &Error{Stamp: c.stamp, Op: op, Message: err.Error()}
+		return Metadata{}, err
 	}
 	return md, nil
 }

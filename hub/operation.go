@@ -300,6 +300,9 @@ func transient(err error) bool {
 	if !errors.As(err, &e) {
 		return false
 	}
+	if e.StatusCode == 0 && e.Err == nil {
+		return false // refused by the client itself (e.g. a foreign URL)
+	}
 	if e.StatusCode != 0 {
 		return retriableStatus(e.StatusCode)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -54,6 +55,9 @@ func (r redactor) with(secrets ...string) redactor {
 			out = append(out, q)
 		}
 	}
+	// Longest first: a secret that contains another (a mistyped password
+	// that starts with the configured one) must be replaced whole.
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 
