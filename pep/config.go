@@ -51,7 +51,7 @@ type Config struct {
 	// Logger receives debug lines (command and parameter names, never
 	// values) and warnings; default discards.
 	Logger *slog.Logger
-	// Rand supplies GUIDs and the RSA key of the key exchange; default
+	// Rand supplies the RunspacePool and pipeline GUIDs; default
 	// crypto/rand.
 	Rand io.Reader
 	// Dial replaces the TCP dialer; tests use it to route ERCS addresses to

@@ -268,10 +268,25 @@ func (s *session) poolMessage(ctx context.Context, raw []byte) error {
 	return nil
 }
 
-// sendPublicKey sends PUBLIC_KEY with a fresh RSA key pair (§3.1.5.4.3).
+var (
+	keyOnce sync.Once
+	keyPair *rsa.PrivateKey
+	keyErr  error
+)
+
+// processKeyPair returns the RSA key pair this process offers in every key
+// exchange, made on first use. It only wraps the AES session key each
+// server draws afresh per session, and a 2048-bit key can take a second to
+// generate, so one per process rather than one per session.
+func processKeyPair() (*rsa.PrivateKey, error) {
+	keyOnce.Do(func() { keyPair, keyErr = psrp.GenerateKeyPair(nil) })
+	return keyPair, keyErr
+}
+
+// sendPublicKey sends PUBLIC_KEY (§3.1.5.4.3).
 func (s *session) sendPublicKey(ctx context.Context) error {
 	if s.priv == nil {
-		priv, err := psrp.GenerateKeyPair(s.cfg.Rand)
+		priv, err := processKeyPair()
 		if err != nil {
 			return err
 		}
