@@ -23,7 +23,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		for _, d := range resp.Diagnostics {
 			texts = append(texts, d.Summary, d.Detail)
 		}
-		texts = append(texts, fmt.Sprint(render(resp.Before)), fmt.Sprint(render(resp.After)), fmt.Sprint(render(resp.Outputs)))
+		texts = append(texts, fmt.Sprint(plainValue(resp.Before)), fmt.Sprint(plainValue(resp.After)), fmt.Sprint(plainValue(resp.Outputs)))
 		if !resp.Diagnostics.HasErrors() {
 			// ctyjson of the parts that are not sensitive.
 			out, _ := resp.Outputs.UnmarkDeep()

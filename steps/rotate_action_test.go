@@ -218,7 +218,7 @@ func TestRotateActionApply(t *testing.T) {
 	}
 	wantOut := map[string]any{"product_id": "microsoft.eventhub", "package_id": "microsoft.eventhub.1.2003.0.0",
 		"status": "SecretRotationSucceeded", "operation": rec.handles[0]}
-	if diff := cmp.Diff(wantOut, render(ar.Outputs)); diff != "" {
+	if diff := cmp.Diff(wantOut, plainValue(ar.Outputs)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	if last := rec.checkProgress(t); last.Percent != 100 || last.Message != "Succeeded" {
