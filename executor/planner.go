@@ -83,6 +83,9 @@ type Planned struct {
 	outputs map[string]cty.Value
 }
 
+// Config returns the decoded configuration of a step, as planned.
+func (p *Planned) Config(address string) cty.Value { return p.configs[address] }
+
 // Change returns the planned change of a step, or nil.
 func (p *Planned) Change(address string) *plan.Change { return p.changes[address] }
 
@@ -139,7 +142,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		sum := sha256.Sum256(rb.Files[name].Bytes)
 		p.Runbook.Files = append(p.Runbook.Files, plan.File{Name: name, SHA256: hex.EncodeToString(sum[:])})
 	}
-	p.Inputs = inputs(rb, opts.Key)
+	p.Inputs = Inputs(rb, opts.Key, p.ID)
 
 	fingerprint := func(b []byte) string { return Fingerprint(opts.Key, b) }
 	base := rb.EvalContext(nil, cty.NilVal)
@@ -380,9 +383,13 @@ func targetSet(g *dag.Graph, targets []string) (map[string]bool, hcl.Diagnostics
 	return set, diags
 }
 
-// inputs lists the variables: values of non-sensitive ones, fingerprints of
-// sensitive ones.
-func inputs(rb *lang.Runbook, key []byte) []plan.Input {
+// Inputs lists the variables: values of non-sensitive ones, and of
+// sensitive ones an HMAC keyed for this plan alone (derived from key and the
+// plan id), so that fingerprints in different plans cannot be compared.
+func Inputs(rb *lang.Runbook, key []byte, planID string) []plan.Input {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("plan inputs " + planID))
+	key = m.Sum(nil)
 	var out []plan.Input
 	for _, name := range sortedNames(rb.Variables) {
 		v := rb.Variables[name]

@@ -14,6 +14,8 @@ import (
 
 // Options are the inputs of Load that do not come from the runbook files.
 type Options struct {
+	// Dir is the runbook's directory on disk, as Runbook.Dir reports it.
+	Dir string
 	// NamePrefix is prepended to file names in diagnostics (the directory as
 	// the user typed it); it does not affect how files are read.
 	NamePrefix string
@@ -80,12 +82,17 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return rb, diags
 	}
+	rb.fsDir = dir
 	if info, err := fs.Stat(fsys, dir); err == nil && !info.IsDir() {
-		rb.Dir = path.Dir(dir)
+		rb.fsDir = path.Dir(dir)
+	}
+	rb.Dir = rb.fsDir
+	if opts.Dir != "" {
+		rb.Dir = opts.Dir
 	}
 	rb.readFile = func(name string) ([]byte, error) {
 		if !path.IsAbs(name) {
-			name = path.Join(rb.Dir, name)
+			name = path.Join(rb.fsDir, name)
 		}
 		return fs.ReadFile(fsys, strings.TrimPrefix(path.Clean(name), "/"))
 	}

@@ -14,9 +14,12 @@ const FileSuffix = ".runbook.hcl"
 // Runbook is a loaded runbook: the blocks of every file, with variables and
 // locals already evaluated.
 type Runbook struct {
-	// Dir is the directory the runbook was loaded from, as given (slash
-	// separated, relative to the fs.FS). file() resolves paths against it.
+	// Dir is the runbook's directory on disk as the caller gave it
+	// (Options.Dir), for step types that read files such as PFX files; when
+	// the caller gave none, the directory inside the fs.FS.
 	Dir string
+	// fsDir is the directory inside the fs.FS; file() resolves against it.
+	fsDir string
 	// Files are the parsed files by name (including variable files), for
 	// diagnostics snippets.
 	Files map[string]*hcl.File

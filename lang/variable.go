@@ -125,11 +125,23 @@ func (v *Variable) parseRaw(raw, origin string) (cty.Value, hcl.Diagnostics) {
 	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
+	bad := func(why string) (cty.Value, hcl.Diagnostics) {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail: fmt.Sprintf("The value of variable %q from %s is not a valid %s: %s. Values of variables that are not strings are written in HCL, e.g. 30, true, [\"a\"] or {key = \"value\"}.",
+				v.Name, origin, typeexpr.TypeString(v.Type), why),
+		}}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.DynamicVal, diags
+		return bad(diags[0].Summary)
 	}
-	return expr.Value(nil)
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return bad("it refers to something; only literal values are allowed")
+	}
+	return val, nil
 }
 
 // setVariables resolves every variable's value in Terraform's precedence
@@ -182,7 +194,7 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		if !ok {
 			continue // like Terraform: other tools' variables may share the environment
 		}
-		val, vdiags := v.parseRaw(env[k], k)
+		val, vdiags := v.parseRaw(env[k], "environment variable "+k)
 		diags = append(diags, vdiags...)
 		if !vdiags.HasErrors() {
 			set(name, val, "environment variable "+k, nil)

@@ -298,3 +298,20 @@ func jsonError(err error) string {
 	}
 	return err.Error()
 }
+
+// PeekDir returns the runbook directory a saved plan names, without
+// verifying the plan.
+func PeekDir(data []byte) (string, error) {
+	var head struct {
+		Runbook struct {
+			Dir string `json:"dir"`
+		} `json:"runbook"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return "", fmt.Errorf("%w: %s", ErrBadPlan, jsonError(err))
+	}
+	if head.Runbook.Dir == "" {
+		return "", fmt.Errorf("%w: the plan names no runbook directory", ErrBadPlan)
+	}
+	return head.Runbook.Dir, nil
+}
