@@ -11,8 +11,9 @@ import (
 	"github.com/runbook-dev/runbook/clock"
 )
 
-// Client talks WS-Management to one endpoint over one connection at a time.
-// It is safe for concurrent use; requests are serialised.
+// Client talks WS-Management to one endpoint. It is safe for concurrent
+// use: up to Config.MaxConnections requests are in flight at once, each on
+// its own authenticated connection; the rest wait their turn.
 type Client struct {
 	cfg      Config
 	tr       *transport
@@ -26,7 +27,8 @@ type Client struct {
 
 // New validates cfg and prepares a client. It does not connect (Connect
 // does, or the first request); it refuses Basic authentication to anything
-// but a loopback IP literal without any network traffic.
+// but a loopback IP literal without any network traffic. ctx is kept for
+// its values only: the client lives until Close.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -44,7 +46,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.Logger.Warn("wsman: " + w)
 	}
 	ep := winrm.NewEndpoint(strings.Trim(cfg.Host, "[]"), cfg.Port, cfg.HTTPS, cfg.Insecure, cfg.CAPEM, nil, nil, cfg.RequestTimeout)
-	params := winrm.NewParameters(FormatDuration(cfg.OperationTimeout), cfg.Locale, cfg.MaxEnvelopeSize)
+	// masterzen cuts stdin into chunks of EnvelopeSize-1000 bytes before
+	// base64 (4/3 larger), so it gets an envelope size whose Send requests
+	// still fit in MaxEnvelopeSize.
+	params := winrm.NewParameters(FormatDuration(cfg.OperationTimeout), cfg.Locale, masterzenEnvelopeSize(cfg.MaxEnvelopeSize))
 	params.TransportDecorator = func() winrm.Transporter { return (*masterzenTransport)(c) }
 	if c.mz, err = winrm.NewClientWithParameters(ep, cfg.Username, cfg.Password, params); err != nil {
 		return nil, fmt.Errorf("wsman: %w", err)
@@ -159,6 +164,13 @@ func (m *masterzenTransport) Post(_ *winrm.Client, msg *soap.SoapMessage) (strin
 	env := []byte(msg.String())
 	out, err := c.tr.post(ctx, actionOf(env), env)
 	return string(out), err
+}
+
+// masterzenEnvelopeSize is the EnvelopeSize to give masterzen so that a
+// Send of EnvelopeSize-1000 raw bytes, base64-encoded with about 2 KB of
+// header around it, stays within max.
+func masterzenEnvelopeSize(max int) int {
+	return (max-4096)*3/4 + 1000
 }
 
 // actionOf finds the a:Action text of an envelope for logs and errors.

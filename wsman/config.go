@@ -123,6 +123,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxEnvelopeSize <= 0 {
 		c.MaxEnvelopeSize = DefaultMaxEnvelopeSize
 	}
+	if c.MaxEnvelopeSize < 8192 {
+		return c, fmt.Errorf("wsman: MaxEnvelopeSize %d is below 8192", c.MaxEnvelopeSize)
+	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 2
 	}

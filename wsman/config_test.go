@@ -85,10 +85,11 @@ func TestBasicRefusedOffLoopback(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	tests := map[string]Config{
-		"no host":      {Username: "u"},
-		"no user":      {Host: "10.0.0.5"},
-		"unknown auth": {Host: "10.0.0.5", Username: "u", Auth: 7},
-		"bad CA":       {Host: "10.0.0.5", Username: "u", HTTPS: true, CAPEM: []byte("not a certificate")},
+		"no host":       {Username: "u"},
+		"no user":       {Host: "10.0.0.5"},
+		"unknown auth":  {Host: "10.0.0.5", Username: "u", Auth: 7},
+		"bad CA":        {Host: "10.0.0.5", Username: "u", HTTPS: true, CAPEM: []byte("not a certificate")},
+		"tiny envelope": {Host: "10.0.0.5", Username: "u", MaxEnvelopeSize: 4096},
 	}
 	for name, cfg := range tests {
 		t.Run(name, func(t *testing.T) {

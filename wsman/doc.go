@@ -1,7 +1,7 @@
 // Package wsman is runbook's WS-Management (WinRM) client transport.
 //
-// It owns the wire below PowerShell remoting: one TCP (or TLS) connection
-// to the endpoint, authentication on it, NTLM message sealing, the HTTP
+// It owns the wire below PowerShell remoting: the TCP (or TLS) connections
+// to the endpoint, authentication on them, NTLM message sealing, the HTTP
 // status and content-type checks, the WS-Management envelope header, faults,
 // and the generic shell operations (Create, Command, Send, Receive, Signal,
 // Delete) for any ResourceURI, so package pep can speak PSRP to
@@ -35,8 +35,11 @@
 // winrm.Transporter itself on the same libraries (bodgit/ntlmssp for NTLM
 // and sealing) with these rules:
 //
-//   - requests are serialised on one connection, authenticated once per
-//     connection (two extra round trips, then one per message);
+//   - each connection carries one request at a time and has its own NTLM
+//     security context, authenticated once (two extra round trips, then
+//     one per message); up to Config.MaxConnections (2) connections, so a
+//     Send need not wait behind a long-polling Receive, the cost masterzen's
+//     lock-wrapped encryption pays;
 //   - only Negotiate (NTLMv2) is accepted in the NTLM modes; a server that
 //     offers only Basic, drops the sealing flags from its challenge, or
 //     answers a sealed request in clear is refused with an error;

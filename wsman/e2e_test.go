@@ -184,12 +184,16 @@ func TestMasterzenThroughOurTransport(t *testing.T) {
 		t.Run(mname, func(t *testing.T) {
 			s := newServer(t, m.server)
 			c := newClient(t, m.client(s))
-			out, errOut, code, err := c.Winrm().RunWithContextWithString(testContext(t), "more", "through masterzen")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(result{Stdout: "through masterzen"}, result{out, errOut, code}); diff != "" {
-				t.Errorf("result mismatch (-want +got):\n%s", diff)
+			// 1.2 MB of stdin: masterzen's Send chunks must fit the
+			// server's 512000-byte envelope limit after base64.
+			for _, in := range []string{"through masterzen", strings.Repeat("0123456789ABCDEF", 75000)} {
+				out, errOut, code, err := c.Winrm().RunWithContextWithString(testContext(t), "more", in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out != in || errOut != "" || code != 0 {
+					t.Errorf("got %d bytes, %q, %d; want the %d bytes of stdin back", len(out), errOut, code, len(in))
+				}
 			}
 		})
 	}

@@ -29,6 +29,7 @@ type ConnectError struct {
 	Err  error
 }
 
+// Error names the address and the cause.
 func (e *ConnectError) Error() string { return fmt.Sprintf("wsman: connect %s: %v", e.Addr, e.Err) }
 
 // Unwrap returns the cause.
@@ -41,6 +42,7 @@ type HTTPError struct {
 	Snippet string
 }
 
+// Error gives the status and the start of a text body.
 func (e *HTTPError) Error() string {
 	if e.Snippet != "" {
 		return fmt.Sprintf("wsman: http status %d: %s", e.StatusCode, e.Snippet)

@@ -166,3 +166,25 @@ func TestSealingRequired(t *testing.T) {
 		t.Fatalf("err = %v, want a 401", err)
 	}
 }
+
+// TestEnvelopeLimit sends masterzen's stdin chunks with EnvelopeSize set to
+// the server's limit: base64 makes each Send a third larger than the limit,
+// and the server refuses it as Windows does. (masterzen's Basic transport
+// reads the fault as success and goes on with the next chunk: stdin is
+// silently cut short. The runbook client sizes masterzen's chunks to fit.)
+func TestEnvelopeLimit(t *testing.T) {
+	s := newServer(t, simwsman.Config{Auth: simwsman.AuthBasic})
+	ep := winrm.NewEndpoint(s.Host(), s.Port(), false, false, nil, nil, nil, 0)
+	c := mustClient(t, ep, password, winrm.NewParameters("PT20S", "en-US", 512000))
+	out, _, _, _ := c.RunWithContextWithString(context.Background(), "more", strings.Repeat("x", 600000))
+	if len(out) == 600000 {
+		t.Error("the oversized chunk got through")
+	}
+	refused := false
+	for _, r := range s.Requests() {
+		refused = refused || (strings.HasSuffix(r.Action, "/Send") && r.Fault == "w:EncodingLimit")
+	}
+	if !refused {
+		t.Fatal("no Send was refused with w:EncodingLimit")
+	}
+}

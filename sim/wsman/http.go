@@ -3,6 +3,7 @@ package wsman
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -129,6 +130,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var reply []byte
 	var status int
 	switch {
+	case len(soap) > s.cfg.MaxEnvelopeSize:
+		reply, status = s.faultReply(rec.MessageID, &Fault{
+			Code: "s:Sender", Subcode: "w:EncodingLimit", WSManCode: 2150858819,
+			Reason: fmt.Sprintf("The WS-Management service cannot process the request because the envelope of %d bytes exceeds the maximum of %d (MaxEnvelopeSizekb).", len(soap), s.cfg.MaxEnvelopeSize),
+		}, &rec)
 	case derr != nil:
 		reply, status = s.faultReply("", InvalidMessageFault(derr.Error()), &rec)
 	case inj != nil && inj.Kind == InjectFault:

@@ -38,6 +38,10 @@ type Config struct {
 	// Sealing is the NTLM message-encryption policy (plain HTTP only; over
 	// TLS nothing needs sealing).
 	Sealing Sealing
+	// MaxEnvelopeSize is the largest request envelope accepted (after
+	// unsealing); larger ones get a w:EncodingLimit fault. Default 512000,
+	// Windows' MaxEnvelopeSizekb=500.
+	MaxEnvelopeSize int
 	// MaxShells limits the number of open shells; 0 means no limit.
 	MaxShells int
 	// ReceiveCap caps how long a Receive long-polls, whatever the client's
@@ -86,6 +90,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.ReceiveCap <= 0 {
 		cfg.ReceiveCap = 60 * time.Second
+	}
+	if cfg.MaxEnvelopeSize <= 0 {
+		cfg.MaxEnvelopeSize = 512000
 	}
 	if cfg.Machine == "" {
 		cfg.Machine = "ERCS01"
