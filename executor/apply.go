@@ -393,7 +393,13 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 	}
 	info := t.Info(config)
 	timeout := s.Timeout
-	if timeout <= 0 {
+	switch {
+	case timeout > 0:
+	case s.ExpectedDuration > 0:
+		// An operator who says how long a step takes gets a timeout to
+		// match: twice that, and at least an hour.
+		timeout = max(2*s.ExpectedDuration, time.Hour)
+	default:
 		timeout = info.Timeout
 	}
 	attempts := 1
@@ -410,8 +416,10 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 	start := a.opts.Clock.Now()
 	var resp *ApplyResponse
 	attempt := 0
+	handle := &lastHandle{}
 	if prior != nil {
 		attempt = prior.Attempt
+		handle.set(prior.Handle)
 	}
 	for n := 1; n <= attempts; n++ {
 		attempt++
@@ -422,7 +430,9 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 				return a.detach(addr, err)
 			}
 		}
-		resuming := prior != nil && n == 1
+		// A retry of a step that recorded a remote handle re-attaches to
+		// that operation rather than starting another.
+		resuming := prior != nil && n == 1 || n > 1 && handle.get() != ""
 		if !resuming {
 			if err := a.record(journal.Record{Type: journal.StepIntent, Step: addr, Attempt: attempt, Action: change.Action.String()}); err != nil {
 				r := &StepResult{Outcome: OutcomeNotStarted, Reason: "the journal cannot be written: " + err.Error()}
@@ -434,7 +444,7 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 			a.record(journal.Record{Type: journal.Note, Step: addr, Attempt: attempt, Reason: "re-attaching to the step of the run being resumed"})
 		}
 		a.emit(Event{Type: EventStarted, Step: addr, Attempt: attempt, Remaining: change.ExpectedDuration})
-		resp = a.attempt(ctx, addr, s, t, config, change, attempt, timeout, start, resuming, prior)
+		resp = a.attempt(ctx, addr, t, config, change, attempt, timeout, start, resuming, handle)
 		if ctx.Err() != nil && resp.Err != nil {
 			return a.detach(addr, resp.Err)
 		}
@@ -470,6 +480,15 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 	return a.finish(addr, &StepResult{Outcome: OutcomeSucceeded, Attempts: attempt, Outputs: outputs, Result: resp.Result})
 }
 
+// lastHandle is the last remote handle a step journalled.
+type lastHandle struct {
+	mu sync.Mutex
+	h  string
+}
+
+func (l *lastHandle) set(h string) { l.mu.Lock(); l.h = h; l.mu.Unlock() }
+func (l *lastHandle) get() string  { l.mu.Lock(); defer l.mu.Unlock(); return l.h }
+
 // journalError is a handle that could not be journalled.
 type journalError struct{ err error }
 
@@ -477,8 +496,8 @@ func (e *journalError) Error() string { return "journal: " + e.err.Error() }
 
 // attempt runs one attempt of a step under its timeout, with still-running
 // events while it runs.
-func (a *applier) attempt(ctx context.Context, addr string, s *lang.Step, t StepType, config cty.Value,
-	change *plan.Change, attempt int, timeout time.Duration, start time.Time, resuming bool, prior *journal.Step) *ApplyResponse {
+func (a *applier) attempt(ctx context.Context, addr string, t StepType, config cty.Value,
+	change *plan.Change, attempt int, timeout time.Duration, start time.Time, resuming bool, handle *lastHandle) *ApplyResponse {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		actx, cancel = clock.WithTimeout(ctx, a.opts.Clock, timeout)
@@ -530,13 +549,14 @@ func (a *applier) attempt(ctx context.Context, addr string, s *lang.Step, t Step
 			if err := a.record(journal.Record{Type: journal.StepHandle, Step: addr, Attempt: attempt, Handle: h}); err != nil {
 				return &journalError{err}
 			}
+			handle.set(h)
 			a.emit(Event{Type: EventHandle, Step: addr, Attempt: attempt, Message: h})
 			return nil
 		},
 	}
 	var resp *ApplyResponse
 	if resuming {
-		resp = t.Resume(actx, &ResumeRequest{ApplyRequest: req, Handle: prior.Handle})
+		resp = t.Resume(actx, &ResumeRequest{ApplyRequest: req, Handle: handle.get()})
 	} else {
 		resp = t.Apply(actx, &req)
 	}

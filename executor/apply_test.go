@@ -480,3 +480,34 @@ step "test" "b" {
 		}
 	})
 }
+
+func TestApplyRetryReattachesToHandle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		typ := &steptest.Type{}
+		typ.ApplyFn = func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
+			if err := req.Handle("op-7"); err != nil {
+				return &executor.ApplyResponse{Err: err}
+			}
+			<-ctx.Done() // the operation outlives the attempt's timeout
+			return &executor.ApplyResponse{Err: ctx.Err()}
+		}
+		var resumed string
+		typ.ResumeFn = func(ctx context.Context, req *executor.ResumeRequest) *executor.ApplyResponse {
+			resumed = req.Handle
+			return &executor.ApplyResponse{}
+		}
+		const src = `
+step "test" "rot" {
+  timeout = "1h"
+  retry {
+    attempts = 2
+    delay    = "1m"
+  }
+}
+`
+		r := applySrc(t, src, typ, nil)
+		if !r.res.OK() || resumed != "op-7" || typ.Count("Apply", "") != 1 {
+			t.Fatalf("outcomes %v, resumed %q, %d applies: a retry must re-attach, not start again", outcomes(r.res), resumed, typ.Count("Apply", ""))
+		}
+	})
+}
