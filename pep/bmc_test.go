@@ -36,14 +36,7 @@ func TestSetBmcCredential(t *testing.T) {
 	all := func(s string) bmcState {
 		return bmcState{"AzS-Node01": s, "AzS-Node02": s, "AzS-Node03": s}
 	}
-	tests := map[string]struct {
-		cfg      simpep.Config
-		setup    func(ep *simpep.Endpoint)
-		call     Call
-		wantFQID string
-		want     bmcState // BMC password / stored password per node
-		wantUser string
-	}{
+	tests := map[string]bmcCase{
 		"every node": {
 			call: Call{Cmdlet: "Set-BmcCredential", Params: []Param{secret(canary)}},
 			want: all(canary + "/" + canary),
@@ -114,35 +107,49 @@ func TestSetBmcCredential(t *testing.T) {
 		},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, modes["basic over http"], tc.cfg)
-			if tc.setup != nil {
-				tc.setup(e.ep)
+		for _, mode := range []string{"basic over http", "sealed ntlm over http"} {
+			t.Run(name+"/"+mode, func(t *testing.T) { tc.run(t, modes[mode]) })
+		}
+	}
+}
+
+// bmcCase is one Set-BmcCredential scenario.
+type bmcCase struct {
+	cfg      simpep.Config
+	setup    func(ep *simpep.Endpoint)
+	call     Call
+	wantFQID string
+	want     bmcState // BMC password / stored password per node
+	wantUser string
+}
+
+func (tc bmcCase) run(t *testing.T, m mode) {
+	e := newEnv(t, m, tc.cfg)
+	if tc.setup != nil {
+		tc.setup(e.ep)
+	}
+	_, err := e.dial(t).Invoke(context.Background(), tc.call)
+	var ce *CommandError
+	switch {
+	case tc.wantFQID == "" && err != nil:
+		t.Fatal(err)
+	case tc.wantFQID != "" && !errors.As(err, &ce):
+		t.Fatalf("Invoke = %v, want a CommandError %s", err, tc.wantFQID)
+	case tc.wantFQID != "" && ce.Record.FullyQualifiedErrorId != tc.wantFQID:
+		t.Errorf("FullyQualifiedErrorId %q, want %q (%s)", ce.Record.FullyQualifiedErrorId, tc.wantFQID, ce.Record.Message)
+	}
+	if err != nil {
+		assertNoSecret(t, canary, "the error", err.Error())
+		assertNoSecret(t, "Short-1", "the error", err.Error())
+	}
+	if diff := cmp.Diff(tc.want, observe(e.ep, initialBMC, canary, "Short-1")); diff != "" {
+		t.Errorf("BMC/stored passwords (-want +got):\n%s", diff)
+	}
+	if tc.wantUser != "" {
+		for _, n := range e.ep.State().Nodes {
+			if n.BMCUser != tc.wantUser {
+				t.Errorf("node %s user %q, want %q", n.Name, n.BMCUser, tc.wantUser)
 			}
-			_, err := e.dial(t).Invoke(context.Background(), tc.call)
-			var ce *CommandError
-			switch {
-			case tc.wantFQID == "" && err != nil:
-				t.Fatal(err)
-			case tc.wantFQID != "" && !errors.As(err, &ce):
-				t.Fatalf("Invoke = %v, want a CommandError %s", err, tc.wantFQID)
-			case tc.wantFQID != "" && ce.Record.FullyQualifiedErrorId != tc.wantFQID:
-				t.Errorf("FullyQualifiedErrorId %q, want %q (%s)", ce.Record.FullyQualifiedErrorId, tc.wantFQID, ce.Record.Message)
-			}
-			if err != nil {
-				assertNoSecret(t, canary, "the error", err.Error())
-				assertNoSecret(t, "Short-1", "the error", err.Error())
-			}
-			if diff := cmp.Diff(tc.want, observe(e.ep, initialBMC, canary, "Short-1")); diff != "" {
-				t.Errorf("BMC/stored passwords (-want +got):\n%s", diff)
-			}
-			if tc.wantUser != "" {
-				for _, n := range e.ep.State().Nodes {
-					if n.BMCUser != tc.wantUser {
-						t.Errorf("node %s user %q, want %q", n.Name, n.BMCUser, tc.wantUser)
-					}
-				}
-			}
-		})
+		}
 	}
 }

@@ -153,7 +153,13 @@ func TestSessionLimit(t *testing.T) {
 }
 
 func TestConnectionDroppedMidCommand(t *testing.T) {
-	e := newEnv(t, modes["basic over http"], simpep.Config{})
+	for _, name := range []string{"basic over http", "sealed ntlm over http"} {
+		t.Run(name, func(t *testing.T) { testConnectionDropped(t, modes[name]) })
+	}
+}
+
+func testConnectionDropped(t *testing.T, m mode) {
+	e := newEnv(t, m, simpep.Config{})
 	s := e.dial(t)
 	ctx := context.Background()
 	call := Call{Cmdlet: "Set-BmcCredential", Params: []Param{{Name: "BmcPassword", Value: canary, Secret: true}}}
