@@ -29,6 +29,10 @@ type credentialFactory struct {
 	// It is false for device_code (a new credential would prompt the
 	// operator again) and azure_cli (which keeps no cache of its own).
 	fresh bool
+	// claims is true when a renewal should pass a claims challenge, which
+	// makes MSAL skip its cached access token and redeem the refresh token
+	// instead (device_code: no new prompt while the refresh token lasts).
+	claims bool
 }
 
 // newCredentialFactory prepares the credential of cfg.Auth against the
@@ -84,7 +88,7 @@ func newCredentialFactory(cfg *Config, stamp string, meta Metadata, hc *http.Cli
 		if err != nil {
 			return fail(err)
 		}
-		return credentialFactory{build: func() (azcore.TokenCredential, error) { return cred, nil }}, nil
+		return credentialFactory{claims: true, build: func() (azcore.TokenCredential, error) { return cred, nil }}, nil
 	case AuthAzureCLI:
 		cred, err := azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: a.Tenant})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -141,5 +142,35 @@ func TestAzureCLI(t *testing.T) {
 	}
 	if want := "--resource " + testAudience; !strings.Contains(string(b), want) {
 		t.Errorf("az called with %q, want %q in it", b, want)
+	}
+}
+
+// TestDeviceCode signs an operator in with a device code on an Entra stamp
+// without instance discovery; the prompt goes to Auth.Prompt.
+func TestDeviceCode(t *testing.T) {
+	st := newStamp(t, newFakeClock(), false)
+	var prompt strings.Builder
+	c, _ := newClient(t, st, func(cfg *Config) {
+		cfg.Auth = Auth{Method: AuthDeviceCode, Tenant: testEntraTenant, ClientID: "operator-app", Prompt: &prompt}
+	})
+	ctx := context.Background()
+	if _, err := c.GetProductDeployment(ctx, "microsoft.eventhub"); err != nil {
+		t.Fatal(err)
+	}
+	// The token expires on the stamp's clock; the renewal redeems the
+	// refresh token and does not prompt again.
+	st.clock.Advance(2 * time.Hour)
+	if _, err := c.GetProductDeployment(ctx, "microsoft.eventhub"); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	refreshes := st.refreshes
+	st.mu.Unlock()
+	if refreshes != 1 || st.tokenCount() != 2 {
+		t.Errorf("%d refreshes, %d tokens; want 1 and 2", refreshes, st.tokenCount())
+	}
+	want := "hub east: To sign in, open https://" + strings.TrimPrefix(st.srv.URL, "https://") + "/devicelogin and enter the code RBK-42.\n"
+	if diff := cmp.Diff(want, prompt.String()); diff != "" {
+		t.Errorf("prompt (-want +got)\n%s", diff)
 	}
 }

@@ -58,17 +58,19 @@ type stamp struct {
 	locationOnly bool          // rotateSecrets answers 202 with Location only
 	echoSecrets  bool          // error messages quote the secrets they got (a careless server)
 
-	mu        sync.Mutex
-	tokens    map[string]time.Time // access token → expiry on the stamp's clock
-	issued    int
-	calls     []string
-	faults    []*fault
-	ops       map[string]*rotationOp
-	secrets   map[string]string // secret name → status
-	deployed  string            // deployment status
-	running   string            // id of the rotation in progress
-	nextOpID  int
-	rotations int
+	mu          sync.Mutex
+	tokens      map[string]time.Time // access token → expiry on the stamp's clock
+	issued      int
+	calls       []string
+	faults      []*fault
+	ops         map[string]*rotationOp
+	secrets     map[string]string // secret name → status
+	deployed    string            // deployment status
+	running     string            // id of the rotation in progress
+	nextOpID    int
+	rotations   int
+	devicePolls int
+	refreshes   int
 }
 
 // fault makes the next `times` requests whose "METHOD path" ends in match
@@ -221,6 +223,7 @@ func (s *stamp) routes() http.Handler {
 			"token_endpoint": base + "/oauth2/v2.0/token"})
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceCode)
 	s.armRoutes(mux)
 	return s.serve(mux)
 }
@@ -239,12 +242,23 @@ func (s *stamp) token(w http.ResponseWriter, r *http.Request) {
 		oauthErr("invalid_tenant", "unknown tenant "+r.PathValue("tenant"))
 		return
 	}
-	if r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("client_id") != testClientID {
+	if r.Form.Get("grant_type") == "client_credentials" && r.Form.Get("client_id") != testClientID {
 		oauthErr("unauthorized_client", "unknown client "+r.Form.Get("client_id"))
 		return
 	}
 	if !strings.Contains(r.Form.Get("scope"), testAudience+"/.default") {
 		oauthErr("invalid_scope", "scope "+r.Form.Get("scope"))
+		return
+	}
+	switch g := r.Form.Get("grant_type"); {
+	case g == "device_code" || g == "urn:ietf:params:oauth:grant-type:device_code":
+		s.deviceToken(w, r)
+		return
+	case g == "refresh_token" && r.Form.Get("refresh_token") == "rt-1":
+		s.mu.Lock()
+		s.refreshes++
+		s.mu.Unlock()
+		s.userToken(w, r)
 		return
 	}
 	switch {
@@ -323,4 +337,42 @@ func (s *stamp) checkAssertion(jwt, endpoint string) error {
 		return fmt.Errorf("assertion claims %v, want aud %s", claims, endpoint)
 	}
 	return nil
+}
+
+// deviceCode starts a device code sign-in (Entra style).
+func (s *stamp) deviceCode(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, map[string]any{"device_code": "dc-1", "user_code": "RBK-42", "expires_in": 900, "interval": 1,
+		"verification_uri": "https://" + r.Host + "/devicelogin",
+		"message":          "To sign in, open https://" + r.Host + "/devicelogin and enter the code RBK-42."})
+}
+
+// deviceToken answers the device code poll: pending once, then a token
+// with the account information a public client keeps.
+func (s *stamp) deviceToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.devicePolls++
+	first := s.devicePolls == 1
+	s.mu.Unlock()
+	if first {
+		writeJSON(w, 400, map[string]string{"error": "authorization_pending", "error_description": "waiting for the operator"})
+		return
+	}
+	s.userToken(w, r)
+}
+
+// userToken answers a user's token request with the account information a
+// public client keeps and a refresh token.
+func (s *stamp) userToken(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	b64 := func(v any) string {
+		j, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(j)
+	}
+	idToken := b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(map[string]any{
+		"iss": "https://" + r.Host + "/" + tenant + "/v2.0", "aud": r.Form.Get("client_id"), "tid": tenant,
+		"oid": "operator-oid", "sub": "operator", "preferred_username": "operator@contoso.com",
+		"iat": s.clock.Now().Unix(), "exp": s.clock.Now().Add(time.Hour).Unix()}) + "."
+	writeJSON(w, 200, map[string]any{"access_token": s.issue(), "token_type": "Bearer", "expires_in": int(s.tokenTTL.Seconds()),
+		"scope": testAudience + "/.default", "id_token": idToken, "refresh_token": "rt-1",
+		"client_info": b64(map[string]string{"uid": "operator-oid", "utid": tenant})})
 }

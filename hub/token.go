@@ -24,7 +24,10 @@ import (
 // just refused, so a stamp whose clock has moved past the token's expiry
 // (the simulator's token-expiry fault, or clock skew) fails the whole run.
 // Here a rejected token is replaced by building a new credential, whose
-// cache is empty, so the identity provider issues a new one.
+// cache is empty, so the identity provider issues a new one (service
+// principals), or by asking the credential with a claims challenge, which
+// makes MSAL redeem its refresh token rather than hand back the cached
+// access token (device code: the operator is not prompted again).
 type tokenSource struct {
 	clock   clock.Clock
 	scope   string
@@ -45,7 +48,7 @@ func (s *tokenSource) token(ctx context.Context) (string, error) {
 	if s.tok.Token != "" && s.clock.Now().Add(refreshMargin).Before(s.tok.ExpiresOn) {
 		return s.tok.Token, nil
 	}
-	return s.fetch(ctx, false)
+	return s.fetch(ctx, false, "")
 }
 
 // renew replaces rejected, unless another request has already done so.
@@ -55,7 +58,12 @@ func (s *tokenSource) renew(ctx context.Context, rejected string) (string, error
 	if s.tok.Token != "" && s.tok.Token != rejected {
 		return s.tok.Token, nil
 	}
-	tok, err := s.fetch(ctx, s.factory.fresh)
+	claims := ""
+	if s.factory.claims {
+		// The claims a CAE challenge carries: a token issued after now.
+		claims = fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, s.clock.Now().Unix())
+	}
+	tok, err := s.fetch(ctx, s.factory.fresh, claims)
 	if err != nil {
 		return "", err
 	}
@@ -66,9 +74,9 @@ func (s *tokenSource) renew(ctx context.Context, rejected string) (string, error
 	return tok, nil
 }
 
-// fetch gets a token from the credential, from a new one when fresh is set;
-// s.mu must be held.
-func (s *tokenSource) fetch(ctx context.Context, fresh bool) (string, error) {
+// fetch gets a token from the credential, from a new one when fresh is set,
+// passing claims if any; s.mu must be held.
+func (s *tokenSource) fetch(ctx context.Context, fresh bool, claims string) (string, error) {
 	if s.cred == nil || fresh {
 		cred, err := s.factory.build()
 		if err != nil {
@@ -76,7 +84,7 @@ func (s *tokenSource) fetch(ctx context.Context, fresh bool) (string, error) {
 		}
 		s.cred = cred
 	}
-	tok, err := s.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}})
+	tok, err := s.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}, Claims: claims})
 	if err != nil {
 		s.tok = azcore.AccessToken{}
 		return "", err
