@@ -228,7 +228,7 @@ func (s *session) poolMessage(ctx context.Context, raw []byte) error {
 		if err != nil {
 			return err
 		}
-		if c.ProtocolVersion < "2.1" {
+		if c.ProtocolVersion.Compare("2.1") < 0 {
 			return fmt.Errorf("pep: server speaks PowerShell remoting %s; 2.1 or later is needed", c.ProtocolVersion)
 		}
 		s.capability = c

@@ -192,3 +192,33 @@ func Enum(typeName, name string, value int32) *Object {
 const dateTimeLayout = "2006-01-02T15:04:05.0000000Z07:00"
 
 func formatDateTime(t time.Time) string { return t.Format(dateTimeLayout) }
+
+// Compare orders dotted versions numerically ("2.10" after "2.3"); a
+// missing or non-numeric part counts as 0. It returns -1, 0 or +1.
+func (v Version) Compare(o Version) int {
+	a, b := strings.Split(string(v), "."), strings.Split(string(o), ".")
+	for i := range max(len(a), len(b)) {
+		x, y := versionPart(a, i), versionPart(b, i)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
+func versionPart(parts []string, i int) int {
+	if i >= len(parts) {
+		return 0
+	}
+	n := 0
+	for _, c := range strings.TrimSpace(parts[i]) {
+		if c < '0' || c > '9' || n > 1<<20 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

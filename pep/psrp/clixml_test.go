@@ -282,3 +282,23 @@ func TestObjectAccessors(t *testing.T) {
 		t.Error("Set did not replace or add")
 	}
 }
+
+func TestVersionCompare(t *testing.T) {
+	tests := []struct {
+		a, b Version
+		want int
+	}{
+		{"2.3", "2.1", 1},
+		{"2.1", "2.1", 0},
+		{"2.10", "2.3", 1},
+		{"2.0", "2.1", -1},
+		{"2", "2.0.0", 0},
+		{"10.0", "2.1", 1},
+		{"x", "0", 0},
+	}
+	for _, tc := range tests {
+		if got := tc.a.Compare(tc.b); got != tc.want {
+			t.Errorf("%q.Compare(%q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

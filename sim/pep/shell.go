@@ -163,7 +163,7 @@ func (s *session) poolMessage(m psrp.Message) error {
 		if err != nil {
 			return invalid("%v", err)
 		}
-		if c.ProtocolVersion < "2.1" {
+		if c.ProtocolVersion.Compare("2.1") < 0 {
 			return invalid("PowerShell remoting protocol %s is too old for this endpoint.", c.ProtocolVersion)
 		}
 		s.state = psrp.PoolNegotiationSucceeded
