@@ -1,0 +1,214 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/executor"
+	"github.com/runbook-dev/runbook/hub"
+	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
+	"github.com/runbook-dev/runbook/wsman"
+)
+
+// PEPOptions configure a PEPDialer.
+type PEPOptions struct {
+	// Clock times the sessions' polls and waits; it should be the
+	// executor's clock. Default clock.Real.
+	Clock clock.Clock
+	// Logger receives the client's debug lines (command and parameter
+	// names, never values) and warnings; nil logs nothing.
+	Logger *slog.Logger
+	// Override, when set, may change the configuration built from pep
+	// block name before a session is opened: addresses, port, transport,
+	// CA, credentials. -simulate uses it (see PEPTarget) to point every
+	// pep block at the simulated PEP whatever the runbook says.
+	Override func(name string, cfg *pep.Config)
+}
+
+// PEPDialer opens sessions on the Privileged Endpoints of a runbook's pep
+// blocks. Unlike hub clients, PEP sessions are not cached: the PEP allows
+// only a few concurrent sessions (and transcribes each), so every step
+// call opens its own and closes it when done. It is safe for concurrent
+// use.
+//
+// PEPDialer is also an executor.Conns that serves the "pep" kind only, so
+// that tests and tools can hand it to a step type directly; PEPConns adds
+// it to a Conns.
+type PEPDialer struct {
+	rb   *lang.Runbook
+	opts PEPOptions
+}
+
+var _ executor.Conns = (*PEPDialer)(nil)
+
+// NewPEPDialer returns a dialer for the pep blocks of rb.
+func NewPEPDialer(rb *lang.Runbook, opts PEPOptions) *PEPDialer {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real
+	}
+	return &PEPDialer{rb: rb, opts: opts}
+}
+
+// dialPEP opens a session on the PEP of pep block name, configured from the
+// runbook and c's clock and logger. The caller closes the session.
+func (c *Conns) dialPEP(ctx context.Context, name string) (pep.Session, error) {
+	return NewPEPDialer(c.rb, PEPOptions{Clock: c.opts.Clock, Logger: printfLogger(c.opts.Logger)}).Dial(ctx, name)
+}
+
+// Connect returns a new pep.Session for kind "pep"; the caller must Close
+// it. Other kinds are refused.
+func (d *PEPDialer) Connect(ctx context.Context, kind, name string) (any, error) {
+	if kind != "pep" {
+		return nil, fmt.Errorf("unknown connection kind %q (this connector opens only pep sessions)", kind)
+	}
+	return d.Dial(ctx, name)
+}
+
+// Dial opens a session on the PEP of pep block name, trying its addresses
+// in order (see pep.Dial). The caller must Close the session.
+func (d *PEPDialer) Dial(ctx context.Context, name string) (pep.Session, error) {
+	cfg, err := d.Config(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := pep.Dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pep %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Config builds the client configuration of pep block name, with the
+// Override applied. The password is revealed here, at the hand-off to
+// pep.Config, and nowhere else. The CA file (relative to the runbook
+// directory) is read only when the final configuration uses HTTPS with
+// verification and no CA has been given otherwise, so that -simulate does
+// not need the real stamp's CA file.
+func (d *PEPDialer) Config(name string) (pep.Config, error) {
+	b, ok := d.rb.PEPs[name]
+	if !ok {
+		return pep.Config{}, fmt.Errorf("pep %s: there is no pep block of that name", name)
+	}
+	auth, err := pepAuth(b.Auth)
+	if err != nil {
+		return pep.Config{}, fmt.Errorf("pep %s: %w", name, err)
+	}
+	cfg := pep.Config{
+		Addresses:         append([]string(nil), b.Addresses...),
+		Port:              b.Port,
+		HTTPS:             b.HTTPS,
+		Insecure:          b.Insecure,
+		Auth:              auth,
+		Username:          b.Username,
+		Password:          b.Password.Reveal(),
+		ConfigurationName: b.ConfigurationName,
+		Clock:             d.opts.Clock,
+		Logger:            d.opts.Logger,
+	}
+	if d.opts.Override != nil {
+		d.opts.Override(name, &cfg)
+	}
+	if cfg.HTTPS && !cfg.Insecure && len(cfg.CAPEM) == 0 && b.CAFile != "" {
+		path := runbookPath(d.rb, b.CAFile)
+		if cfg.CAPEM, err = os.ReadFile(path); err != nil {
+			return pep.Config{}, fmt.Errorf("pep %s: ca_file: %w", name, err)
+		}
+	}
+	return cfg, nil
+}
+
+// pepAuth maps the pep block's auth to the transport's mode.
+func pepAuth(auth string) (wsman.Auth, error) {
+	switch strings.ToLower(auth) {
+	case "", "negotiate":
+		return wsman.AuthNTLM, nil
+	case "basic":
+		return wsman.AuthBasic, nil
+	}
+	return 0, fmt.Errorf("unknown auth %q (want negotiate or basic)", auth)
+}
+
+// PEPTarget is where -simulate sends every pep block: the simulated ERCS
+// VMs on loopback.
+type PEPTarget struct {
+	// Addresses and Port replace the block's.
+	Addresses []string
+	Port      int
+	// HTTPS and CAPEM say how to reach the simulator; Insecure is always
+	// turned off.
+	HTTPS bool
+	CAPEM []byte
+	// Auth replaces the block's mode: wsman.AuthBasic or wsman.AuthNTLM
+	// (sealed over HTTP).
+	Auth wsman.Auth
+	// Username and Password, when set, replace the block's credentials;
+	// left empty, the runbook's own credentials are sent, so the simulator
+	// can judge them.
+	Username, Password string
+}
+
+// Override returns a PEPOptions.Override that points every pep block at t.
+func (t PEPTarget) Override() func(name string, cfg *pep.Config) {
+	return func(_ string, cfg *pep.Config) {
+		cfg.Addresses = append([]string(nil), t.Addresses...)
+		cfg.Port, cfg.HTTPS, cfg.CAPEM, cfg.Insecure, cfg.Auth = t.Port, t.HTTPS, t.CAPEM, false, t.Auth
+		if t.Username != "" {
+			cfg.Username = t.Username
+		}
+		if t.Password != "" {
+			cfg.Password = t.Password
+		}
+	}
+}
+
+// PEPConns is a Conns whose pep sessions come from PEP: the way to give the
+// step types a PEPDialer with an Override (-simulate) while hubs go through
+// Conns as usual. HubRoots and Close are Conns's.
+type PEPConns struct {
+	*Conns
+	PEP *PEPDialer
+}
+
+var _ executor.Conns = PEPConns{}
+
+// Connect opens a pep session with PEP, or asks Conns for anything else.
+func (c PEPConns) Connect(ctx context.Context, kind, name string) (any, error) {
+	if kind == "pep" && c.PEP != nil {
+		return c.PEP.Dial(ctx, name)
+	}
+	return c.Conns.Connect(ctx, kind, name)
+}
+
+// printfLogger adapts a hub.Logger (what ConnOptions carries) to the
+// slog.Logger the PEP client takes: one line per record, without the
+// wall-clock time attribute. nil gives nil (the client then discards).
+func printfLogger(logf hub.Logger) *slog.Logger {
+	if logf == nil {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(printfWriter(logf), &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// printfWriter passes each write (one slog record) to a printf logger.
+type printfWriter hub.Logger
+
+var _ io.Writer = printfWriter(nil)
+
+func (w printfWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
