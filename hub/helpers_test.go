@@ -144,3 +144,10 @@ func newOtherCAPEM() ([]byte, error) {
 	}
 	return ca.CertPEM(), nil
 }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

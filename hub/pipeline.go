@@ -27,7 +27,10 @@ type callInfo struct {
 // (e.g. a failed sign-in: the credential has already retried).
 type nonRetriable struct{ err error }
 
+// Error returns the wrapped error's text.
 func (e nonRetriable) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e nonRetriable) Unwrap() error { return e.err }
 
 // retryPolicy replaces azcore's retry policy, which sleeps on the wall

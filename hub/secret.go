@@ -91,6 +91,8 @@ func (r redactor) redactError(err error) error {
 	return redactedError(r.apply(err.Error()))
 }
 
+// redactedError is an error whose text has had secrets removed.
 type redactedError string
 
+// Error returns the redacted text.
 func (e redactedError) Error() string { return string(e) }

@@ -17,12 +17,14 @@ func TestImportSecret(t *testing.T) {
 	const pkg, name = "microsoft.eventhub.1.2003.0.0", "aseh-ssl-gateway-pfx"
 	tests := map[string]struct {
 		import_    bool
+		expired    bool // the token expires before the call: the body is sent twice
 		password   Secret
 		wantErr    string
 		wantStatus string
 	}{
-		"validate good": {password: canaryPFXPassword, wantStatus: "Deployed"},
-		"import good":   {import_: true, password: canaryPFXPassword, wantStatus: "Uploaded"},
+		"validate good":                     {password: canaryPFXPassword, wantStatus: "Deployed"},
+		"import good":                       {import_: true, password: canaryPFXPassword, wantStatus: "Uploaded"},
+		"import good with an expired token": {import_: true, expired: true, password: canaryPFXPassword, wantStatus: "Uploaded"},
 		"validate wrong password": {password: canaryPFXPassword + "-typo", wantStatus: "Deployed",
 			wantErr: `hub east: validate secret microsoft.eventhub.1.2003.0.0/aseh-ssl-gateway-pfx: InvalidCertificatePassword: The password "(sensitive)" does not open the PFX (sensitive). (HTTP 400)`},
 		"import wrong password": {import_: true, password: canaryPFXPassword + "-typo", wantStatus: "Deployed",
@@ -34,6 +36,12 @@ func TestImportSecret(t *testing.T) {
 			st.echoSecrets = true
 			pfx := goodPFX(t, st)
 			ctx := context.Background()
+			if _, err := c.SubscriptionID(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expired {
+				st.clock.Advance(2 * st.tokenTTL)
+			}
 			var err error
 			if tc.import_ {
 				var op Operation
@@ -54,6 +62,9 @@ func TestImportSecret(t *testing.T) {
 			assertNoLeak(t, "error", got, fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", tc.password))
 			if strings.Contains(got+log.String(), "-typo") {
 				t.Errorf("the wrong password leaked: %s\n%s", got, log)
+			}
+			if want := 1 + btoi(tc.expired); st.callsMatching("/"+name+"/validate")+st.callsMatching("/"+name+"/import") != want {
+				t.Errorf("%d validate/import requests, want %d", st.callsMatching("/"+name+"/import"), want)
 			}
 			sec, err := c.GetProductSecret(ctx, pkg, name)
 			if err != nil {
