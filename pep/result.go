@@ -18,6 +18,16 @@ type Param struct {
 	Secret bool
 }
 
+// Format prints the parameter as "-Name value", or "-Name <secret>" when it
+// is Secret, for every fmt verb: a Param in a log line never shows a secret.
+func (p Param) Format(f fmt.State, _ rune) {
+	if p.Secret {
+		fmt.Fprintf(f, "-%s <secret>", p.Name)
+		return
+	}
+	fmt.Fprintf(f, "-%s %v", p.Name, p.Value)
+}
+
 // Call is one command with named parameters: the only thing the PEP runs.
 type Call struct {
 	Cmdlet string
