@@ -138,17 +138,22 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (reply, error) 
 		c.stop(fmt.Errorf("write request: %w", err))
 		return reply{}, c.fail(ctx)
 	}
+	var r reply
 	select {
-	case r := <-c.replies:
-		return r, nil
+	case r = <-c.replies:
 	case <-c.dead:
 		select {
-		case r := <-c.replies:
-			return r, nil
+		case r = <-c.replies:
 		default:
+			return reply{}, c.fail(ctx)
 		}
-		return reply{}, c.fail(ctx)
 	}
+	// A reply that raced with cancellation is the server's reaction to the
+	// connection closing (TLS sends close_notify first), not an answer.
+	if err := ctx.Err(); err != nil {
+		return reply{}, err
+	}
+	return r, nil
 }
 
 // fail returns why a round trip failed: the context's error if it ended,

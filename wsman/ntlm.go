@@ -51,7 +51,7 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	if r.status != http.StatusUnauthorized {
 		// A server that lets an unauthenticated request through is not the
 		// server we were told about.
-		return fmt.Errorf("wsman: ntlm negotiate: server answered %d instead of a challenge", r.status)
+		return fmt.Errorf("%w (it answered %d to a NEGOTIATE message)", ErrNoNegotiate, r.status)
 	}
 	challenge, ok := negotiateToken(r.header)
 	if !ok {

@@ -26,7 +26,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.trips++
 	rec.Seq = s.trips
 	s.mu.Unlock()
-	defer func() { s.addRecord(rec) }()
+	// The record is added before a reply can reach the client (a deferred
+	// write is flushed only after ServeHTTP returns) or, for a dropped
+	// connection, before the close; so a client that has its answer finds
+	// its request in Requests.
+	recorded := false
+	record := func() {
+		if !recorded {
+			recorded = true
+			s.addRecord(rec)
+		}
+	}
+	defer record()
 
 	if r.Method != http.MethodPost || !strings.EqualFold(r.URL.Path, "/wsman") {
 		rec.Status = http.StatusNotFound
@@ -107,8 +118,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Injected = inj.Kind.String()
 		switch inj.Kind {
 		case InjectDrop:
-			s.drop(w)
 			rec.Status = 0
+			record()
+			s.drop(w)
 			return
 		case InjectStatus:
 			if inj.Status == http.StatusUnauthorized {
@@ -143,12 +155,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.User = user
 		reply, status = s.dispatch(r.Context(), req, &rec)
 	}
+	rec.Reply = string(reply)
+	rec.Status = status
 	if inj != nil && inj.Kind == InjectDropReply {
+		rec.Status = 0
+		record()
 		s.drop(w)
 		return
 	}
-	rec.Reply = string(reply)
-	rec.Status = status
 	if replySealed {
 		reply = s.sealBody(cs, reply)
 		rec.ReplySealed = true
@@ -163,14 +177,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate runs the HTTP authentication step. It returns the user the
 // request runs as and true to go on, or writes the reply and returns false.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, cs *connState, rec *Record) (string, bool) {
+	if s.cfg.Auth == 0 { // anyone, whatever credentials they offer
+		return "", true
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		switch {
-		case cs.user != "":
+		if cs.user != "" {
 			rec.Auth, rec.User = "connection", cs.user
 			return cs.user, true
-		case s.cfg.Auth == 0:
-			return "", true
 		}
 		s.unauthorized(w, rec)
 		return "", false
