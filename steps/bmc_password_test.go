@@ -89,7 +89,10 @@ step "bmc_password" "bmc" {
 				t.Errorf("planned outputs = %#v, want %#v", p.Outputs("step.bmc"), wantOut)
 			}
 
+			planTrips, planConns := f.ep.WSMan.RoundTrips(), f.ep.WSMan.Connections()
 			resp := f.apply("bmc", ch)
+			t.Logf("plan: %d HTTP round trips on %d connections; apply: %d on %d",
+				planTrips, planConns, f.ep.WSMan.RoundTrips()-planTrips, f.ep.WSMan.Connections()-planConns)
 			assertNoCanary(t, "the apply result", fmtResult(resp))
 			if resp.Err != nil {
 				t.Fatalf("apply: %v", resp.Err)
