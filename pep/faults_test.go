@@ -256,3 +256,32 @@ func TestCancelStopsRemotePipeline(t *testing.T) {
 		t.Fatalf("Invoke after a stopped command: %v", err)
 	}
 }
+
+func TestCloseGivesUpWhileACommandRuns(t *testing.T) {
+	f := clock.NewFake(epoch)
+	e := newEnv(t, modes["basic over http"], simpep.Config{Clock: f, BMCUpdateTime: time.Hour})
+	e.cfg.ReceiveTimeout = -1
+	s := e.dial(t)
+	invokeCtx, stopInvoke := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := s.Invoke(invokeCtx, Call{Cmdlet: "Set-BmcCredential", Params: []Param{{Name: "BmcPassword", Value: canary, Secret: true}}})
+		done <- err
+	}()
+	if err := f.BlockUntil(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	closeCtx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Close(closeCtx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close while a command runs, with its context cancelled = %v, want context.Canceled", err)
+	}
+	stopInvoke()
+	<-done
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.ep.State().Sessions; n != 0 {
+		t.Errorf("%d sessions left", n)
+	}
+}

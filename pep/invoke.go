@@ -89,8 +89,10 @@ func (s *session) Invoke(ctx context.Context, call Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return Result{}, err
+	}
+	defer s.unlock()
 	switch {
 	case s.closed:
 		return Result{}, ErrClosed

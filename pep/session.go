@@ -39,7 +39,10 @@ type session struct {
 	shell  *wsman.Shell
 	rpid   psrp.GUID
 
-	mu     sync.Mutex // serialises Invoke and Close
+	// turn serialises Invoke and Close; a channel rather than a mutex so
+	// that a caller waiting behind a long command can give up with its
+	// context.
+	turn   chan struct{}
 	out    psrp.Fragmenter
 	poolIn psrp.Defragmenter
 	key    *psrp.SessionKey
@@ -106,7 +109,7 @@ func open(ctx context.Context, cfg Config, addr string) (*session, error) {
 		client.Close()
 		return nil, err
 	}
-	s := &session{cfg: cfg, log: cfg.Logger.With("pep", addr), addr: addr, client: client, rpid: rpid}
+	s := &session{cfg: cfg, log: cfg.Logger.With("pep", addr), addr: addr, client: client, rpid: rpid, turn: make(chan struct{}, 1)}
 	s.out.MaxFragment = min(psrp.DefaultMaxFragment, cfg.maxPayload())
 	if err := client.Connect(ctx); err != nil {
 		client.Close()
@@ -319,8 +322,10 @@ func (s *session) exchangeKeys(ctx context.Context) error {
 // Close deletes the shell (which closes the pool and leaves the transcript
 // on the PEP) and the connection.
 func (s *session) Close(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
 	if s.closed {
 		return nil
 	}
@@ -335,6 +340,18 @@ func (s *session) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// lock waits for the session's turn or the end of ctx.
+func (s *session) lock(ctx context.Context) error {
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pep: waiting for the session: %w", ctx.Err())
+	}
+}
+
+func (s *session) unlock() { <-s.turn }
 
 // deleteShell deletes the shell after a failure, briefly and ignoring
 // errors: the caller is already reporting one.
