@@ -39,8 +39,10 @@ const (
 // same shell (a Send arrives while a Receive is long-polling). A method
 // returns a *Fault to answer with that SOAP fault; any other error becomes a
 // generic w:InternalError fault whose text is the error's text, so it must
-// never contain a secret. ctx ends when the client goes away or the server
-// closes.
+// never contain a secret. ctx ends with the HTTP request (when the client
+// goes away, or the server closes): work that outlives the call, such as a
+// running command, needs its own context, ended by Signal or Delete. Close
+// calls Delete for every shell still open.
 type ShellHandler interface {
 	// Create opens the shell req.ShellID.
 	Create(ctx context.Context, req *CreateRequest) error

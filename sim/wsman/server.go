@@ -207,11 +207,22 @@ func (s *Server) Port() int {
 // (nil without TLS).
 func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
 
-// Close stops the server, closes all connections and ends every handler
-// context.
+// Close stops the server, closes all connections, ends every handler
+// context and deletes the shells still open (their handlers get Delete), as
+// a restarting WinRM service would.
 func (s *Server) Close() error {
 	s.cancel()
-	return s.http.Close()
+	err := s.http.Close()
+	s.mu.Lock()
+	shells := s.shells
+	s.shells = map[string]*shellEntry{}
+	s.mu.Unlock()
+	for _, e := range shells {
+		if e.ready {
+			_ = e.h.Delete(context.Background(), &DeleteRequest{Header: Header{Action: ActionDelete, ResourceURI: e.uri, ShellID: e.id, User: e.owner}})
+		}
+	}
+	return err
 }
 
 // Shells returns the number of open shells.
