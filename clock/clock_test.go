@@ -130,3 +130,62 @@ func TestRealSleep(t *testing.T) {
 		t.Fatal("Real.Sleep returned early")
 	}
 }
+
+func TestWarpSkipsIdleSleeps(t *testing.T) {
+	w := NewWarp(Real, epoch, time.Millisecond)
+	defer w.Stop()
+	start := Real.Now()
+	// 240 one-minute polls: four virtual hours.
+	for i := 0; i < 240; i++ {
+		if err := w.Sleep(context.Background(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.Since(epoch); got < 4*time.Hour || got > 4*time.Hour+10*time.Second {
+		t.Errorf("virtual time advanced %v, want about 4h", got)
+	}
+	if real := Real.Since(start); real > 5*time.Second {
+		t.Errorf("four virtual hours took %v of real time", real)
+	}
+}
+
+func TestWarpTimeoutsMeasureRealWork(t *testing.T) {
+	w := NewWarp(Real, epoch, time.Millisecond)
+	defer w.Stop()
+	// With no sleeper, the clock does not jump: a 10-minute timeout does not
+	// fire while work takes a few real milliseconds.
+	ctx, cancel := WithTimeout(context.Background(), w, 10*time.Minute)
+	defer cancel()
+	time.Sleep(20 * time.Millisecond)
+	if ctx.Err() != nil {
+		t.Fatal("the timeout fired although no virtual time was skipped")
+	}
+	if got := w.Since(epoch); got > time.Second {
+		t.Errorf("virtual time jumped to %v without a sleeper", got)
+	}
+}
+
+func TestWarpTimersFireInOrder(t *testing.T) {
+	w := NewWarp(Real, epoch, time.Millisecond)
+	defer w.Stop()
+	long := w.NewTimer(2 * time.Hour)
+	if err := w.Sleep(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-long.C():
+		t.Fatal("the 2h timer fired after a 1h sleep")
+	default:
+	}
+	if err := w.Sleep(context.Background(), 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-long.C():
+		if d := at.Sub(epoch.Add(2 * time.Hour)); d < 0 || d > time.Second {
+			t.Errorf("fired at %v, want 2h after the start", at)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the 2h timer never fired")
+	}
+}

@@ -153,6 +153,12 @@ type History struct {
 	LastSuccess map[string]string
 	// LastSuccessAt is when it finished.
 	LastSuccessAt time.Time
+	// InFlight is set when the last run did not finish and left this step
+	// running (its intent journalled, no result): an apply will resume
+	// that run and re-attach to the step rather than start it again.
+	InFlight bool
+	// Handle is the remote handle the in-flight step journalled, if any.
+	Handle string
 }
 
 // Conns opens clients to the systems steps act on. Implementations cache

@@ -40,8 +40,8 @@ type ConnOptions struct {
 // per hub block on first use and shares it between steps. It is safe for
 // concurrent use.
 //
-// Connect("hub", name) returns a *hub.Client. The "pep" kind is reserved
-// for the PEP client and fails until that client exists.
+// Connect("hub", name) returns a shared *hub.Client; Connect("pep", name)
+// opens a new pep.Session, which the caller closes.
 type Conns struct {
 	rb   *lang.Runbook
 	opts ConnOptions
@@ -89,12 +89,11 @@ func (c *Conns) Connect(ctx context.Context, kind, name string) (any, error) {
 		}
 		return h.client, nil
 	case "pep":
-		// The PEP client plugs in here: a cached *pep.Session per pep
-		// block, built from lang.PEP like hubConfig does for hubs.
+		// PEP sessions are not cached: see PEPDialer.
 		if _, ok := c.rb.PEPs[name]; !ok {
 			return nil, fmt.Errorf("pep %s: there is no pep block of that name", name)
 		}
-		return nil, fmt.Errorf("pep %s: connections to a Privileged Endpoint are not available in this build", name)
+		return c.dialPEP(ctx, name)
 	}
 	return nil, fmt.Errorf("unknown connection kind %q (want hub or pep)", kind)
 }

@@ -276,7 +276,6 @@ pep "east" {
 		kind, name, want string
 	}{
 		"unknown hub":  {"hub", "west", "hub west: there is no hub block of that name"},
-		"pep not yet":  {"pep", "east", "pep east: connections to a Privileged Endpoint are not available in this build"},
 		"unknown pep":  {"pep", "west", "pep west: there is no pep block of that name"},
 		"unknown kind": {"bmc", "east", `unknown connection kind "bmc" (want hub or pep)`},
 	}

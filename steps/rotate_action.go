@@ -223,7 +223,11 @@ func (t RotateAction) Plan(ctx context.Context, req *executor.PlanRequest) *exec
 	}
 	product := p.dep.ProductID()
 	expected := stepExpected(req.Runbook, req.Address, rotationDuration(product))
+	resuming := p.running() && req.History != nil && req.History.InFlight
 	switch {
+	case resuming:
+		// Our own unfinished run started this rotation: apply re-attaches
+		// to it.
 	case p.running():
 		c.diags = append(c.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Secret rotation already running",
@@ -244,6 +248,8 @@ func (t RotateAction) Plan(ctx context.Context, req *executor.PlanRequest) *exec
 	uploaded := p.uploaded()
 	resp.Action, resp.Reason = plan.Run, ""
 	switch {
+	case resuming:
+		resp.Reason = "an unfinished run of this runbook started this rotation; apply re-attaches to it"
 	case len(uploaded) > 0:
 		resp.Reason = fmt.Sprintf("%s uploaded and not yet deployed", plural(uploaded, "secret", "secrets"))
 	case req.DependenciesChange:

@@ -1,0 +1,5 @@
+package main
+
+import "runtime"
+
+func isWindows() bool { return runtime.GOOS == "windows" }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/runbook-dev/runbook/executor"
+	"github.com/runbook-dev/runbook/executor/plan"
+	"github.com/runbook-dev/runbook/executor/render"
+)
+
+func runPlan(e *env, args []string) int {
+	fs := newFlagSet(e, "plan", "[DIR|FILE]",
+		"Show what apply would do: read the stamp's current state through each step type,\n"+
+			"check policies and preconditions, and fit the run into the change window.\n"+
+			"Plan only reads and validates; it changes nothing.")
+	var f planFlags
+	f.register(fs)
+	out := fs.String("out", "", "Save the plan to `file` for a later apply")
+	asJSON := fs.Bool("json", false, "Print the plan as JSON (docs/plan-json.md)")
+	asMarkdown := fs.Bool("markdown", false, "Print the plan as Markdown, for a pull request")
+	detailed := fs.Bool("detailed-exitcode", false, "Exit 0 with no changes, 1 on error, 2 with changes")
+	ttl := fs.Duration("plan-ttl", executor.DefaultPlanTTL, "How long a saved plan stays valid")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "runbook plan: too many arguments; give one directory or file")
+		return exitUsage
+	}
+	if *asJSON && *asMarkdown {
+		fmt.Fprintln(e.stderr, "runbook plan: -json and -markdown cannot be used together")
+		return exitUsage
+	}
+	s, ok := openSession(e, fs.Arg(0), &f, nil)
+	if !ok {
+		return exitError
+	}
+	defer s.close()
+	p, diags := s.plan(e.ctx)
+	if printDiags(e, s.rb.Files, diags) {
+		return exitError
+	}
+	p.ExpiresAt = p.CreatedAt.Add(*ttl)
+	switch {
+	case *asJSON:
+		render.JSON(e.stdout, p.Plan)
+	case *asMarkdown:
+		render.Markdown(e.stdout, p.Plan)
+	default:
+		render.Text(e.stdout, p.Plan, render.Options{Color: e.color(e.stdoutTTY)})
+	}
+	if *out != "" {
+		if err := savePlan(s, p.Plan, *out); err != nil {
+			fmt.Fprintf(e.stderr, "runbook plan: %v\n", err)
+			return exitError
+		}
+		if !*asJSON && !*asMarkdown {
+			fmt.Fprintf(e.stdout, "\nSaved the plan to %s (valid until %s). Apply it with:\n  runbook apply %s\n",
+				*out, p.ExpiresAt.UTC().Format(time.RFC3339), *out)
+		}
+	}
+	if *detailed && p.HasChanges() {
+		return 2
+	}
+	return exitOK
+}
+
+func savePlan(s *session, p *plan.Plan, path string) error {
+	data, err := plan.Encode(p, planKey(s.key, p.ID))
+	if err != nil {
+		return fmt.Errorf("encode the plan: %w", err)
+	}
+	if err := writePrivate(path, data); err != nil {
+		return fmt.Errorf("save the plan: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/executor"
+	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/steps"
+)
+
+// registry returns the step types runbook knows.
+func registry() *executor.Registry { return steps.Registry() }
+
+func stepTypeNames() []string { return registry().Names() }
+
+// validateSteps runs the executor's offline checks: step bodies against
+// their schemas, and dependency cycles.
+func validateSteps(rb *lang.Runbook) hcl.Diagnostics {
+	_, diags := executor.Validate(rb, registry())
+	return diags
+}

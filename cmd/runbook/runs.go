@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/runbook-dev/runbook/executor/journal"
+)
+
+func runRuns(e *env, args []string) int {
+	fs := newFlagSet(e, "runs", "[show ID] [DIR]", "List the runs journalled beside a runbook, or print one run's journal.\n  runbook runs [DIR]\n  runbook runs show ID [DIR]")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "show" {
+		if len(rest) < 2 || len(rest) > 3 {
+			fmt.Fprintln(e.stderr, "runbook runs show: give a run id and optionally the runbook directory")
+			return exitUsage
+		}
+		dir := ""
+		if len(rest) == 3 {
+			dir = rest[2]
+		}
+		return showRun(e, stateFor(dir), rest[1])
+	}
+	if len(rest) > 1 {
+		fmt.Fprintln(e.stderr, "runbook runs: too many arguments")
+		return exitUsage
+	}
+	st := stateFor(fs.Arg(0))
+	runs, err := journal.List(st.runs())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(e.stdout, "No runs yet.")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTARTED\tUSER\tSTATUS\tSTEPS\tJOURNAL")
+	broken := false
+	for _, r := range runs {
+		chain := "intact"
+		if r.Chain != journal.ChainOK {
+			chain = string(r.Chain)
+			if r.Chain != journal.ChainTorn {
+				broken = true
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d ok, %d failed, %d skipped\t%s\n", r.ID, r.Started.UTC().Format(time.RFC3339), r.User, r.Status,
+			r.Steps.Succeeded, r.Steps.Failed, r.Steps.Skipped, chain)
+	}
+	tw.Flush()
+	if broken {
+		fmt.Fprintln(e.stderr, "Warning: a journal's hash chain is broken: it was changed after it was written.")
+		return exitError
+	}
+	return exitOK
+}
+
+func showRun(e *env, st stateDir, id string) int {
+	path := st.path("runs", id+".jsonl")
+	recs, err := journal.Read(path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		var ce *journal.ChainError
+		if errors.As(err, &ce) {
+			fmt.Fprintln(e.stderr, "The journal was changed after it was written; do not trust it.")
+		}
+		return exitError
+	}
+	for _, r := range recs {
+		line := fmt.Sprintf("%4d  %s  %-13s", r.Seq, r.Time.UTC().Format(time.RFC3339), r.Type)
+		if r.Step != "" {
+			line += " " + r.Step
+		}
+		for _, kv := range [][2]string{
+			{"attempt", itoaNonZero(r.Attempt)}, {"action", r.Action}, {"handle", r.Handle},
+			{"percent", itoaNonZero(r.Percent)}, {"status", string(r.Status)}, {"error", r.Error},
+			{"reason", r.Reason}, {"plan", r.PlanID}, {"user", r.User}, {"host", r.Host},
+		} {
+			if kv[1] != "" {
+				line += fmt.Sprintf(" %s=%q", kv[0], kv[1])
+			}
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	fmt.Fprintf(e.stdout, "%d records, hash chain intact.\n", len(recs))
+	return exitOK
+}
+
+func itoaNonZero(i int) string {
+	if i == 0 {
+		return ""
+	}
+	return itoa(i)
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/runbook-dev/runbook/clock"
+)
+
+// TestMain lets the test binary act as the runbook command in scripts.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"runbook": func() {
+			// Scripts pin the wall clock with RUNBOOK_TEST_NOW so that plans
+			// and windows are reproducible: test-only wiring, absent from the
+			// shipped binary.
+			if v := os.Getenv("RUNBOOK_TEST_NOW"); v != "" {
+				t, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					panic(err)
+				}
+				testClock = func() clock.Clock { return clock.NewScaled(clock.Real, t, 1) }
+			}
+			main()
+		},
+	})
+}
+
+// TestScripts runs testdata/scripts/*.txtar against the real CLI.
+// UPDATE_SCRIPTS=1 rewrites their golden files.
+func TestScripts(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join(root, "testdata", "scripts"),
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("RUNBOOK_ROOT", root)
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("RUNBOOK_SIM_PAUSE", "1ms")
+			env.Setenv("RUNBOOK_TEST_NOW", "2026-11-28T23:00:00Z")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"copyrunbook": cmdCopyRunbook,
+			"grepall":     cmdGrepAll,
+			"normalize":   cmdNormalize,
+			"waitfor":     cmdWaitFor,
+			"filemode":    cmdFileMode,
+			"replace":     cmdReplace,
+			"truncate":    cmdTruncate,
+		},
+	})
+}
+
+// copyrunbook NAME DIR copies runbooks/NAME from the repository into DIR.
+func cmdCopyRunbook(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: copyrunbook NAME DIR")
+	}
+	src := filepath.Join(ts.Getenv("RUNBOOK_ROOT"), "runbooks", args[0])
+	dst := ts.MkAbs(args[1])
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if strings.HasPrefix(rel, ".runbook") || strings.HasPrefix(rel, "certs") {
+			if info.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	ts.Check(err)
+}
+
+// grepall STRING DIR... fails (or with !, succeeds only) if STRING occurs in
+// any file under the directories: the canary search of the security proof.
+func cmdGrepAll(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: grepall STRING DIR...")
+	}
+	needle := args[0]
+	var hits []string
+	for _, d := range args[1:] {
+		filepath.Walk(ts.MkAbs(d), func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err == nil && strings.Contains(string(b), needle) {
+				hits = append(hits, path)
+			}
+			return nil
+		})
+	}
+	switch {
+	case neg && len(hits) > 0:
+		ts.Fatalf("%q found in %s", needle, strings.Join(hits, ", "))
+	case !neg && len(hits) == 0:
+		ts.Fatalf("%q not found", needle)
+	}
+}
+
+var (
+	reSHA256 = regexp.MustCompile(`\b[0-9A-Fa-f]{64}\b`)
+	reTime   = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\b`)
+	reClock  = regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:\d\d\b`)
+	reDays   = regexp.MustCompile(`days_left  = \d+`)
+	reSpan   = regexp.MustCompile(`(fits with|short|opens) [0-9hms-]+`)
+	reRunID  = regexp.MustCompile(`\d{8}T\d{6}Z-[0-9a-f]{6}`)
+)
+
+// normalize FILE writes stdout to FILE with what varies from run to run
+// (fingerprints, times, run ids) replaced by placeholders, for a cmp with a
+// golden file (which UPDATE_SCRIPTS=1 rewrites).
+func cmdNormalize(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: normalize FILE")
+	}
+	out := ts.ReadFile("stdout")
+	out = reSHA256.ReplaceAllString(out, "<sha256>")
+	out = reTime.ReplaceAllString(out, "<time>")
+	out = reClock.ReplaceAllString(out, "<day hh:mm>")
+	out = reDays.ReplaceAllString(out, "days_left  = <days>")
+	out = reSpan.ReplaceAllString(out, "$1 <duration>")
+	out = reRunID.ReplaceAllString(out, "<run>")
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out), 0o644))
+}
+
+// waitfor FILE REGEXP waits (at most 60 s of wall time) until FILE exists
+// and matches REGEXP: how a script knows that a command it runs in the
+// background has reached a given point.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitfor FILE REGEXP")
+	}
+	re := regexp.MustCompile(args[1])
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		matches, _ := filepath.Glob(ts.MkAbs(args[0]))
+		for _, m := range matches {
+			if b, err := os.ReadFile(m); err == nil && re.Match(b) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s never matched %q", args[0], args[1])
+}
+
+// filemode MODE GLOB... checks the permission bits of files (not on
+// Windows, which has none).
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: filemode MODE GLOB...")
+	}
+	if isWindows() {
+		return
+	}
+	n := 0
+	for _, g := range args[1:] {
+		matches, _ := filepath.Glob(ts.MkAbs(g))
+		for _, m := range matches {
+			info, err := os.Stat(m)
+			ts.Check(err)
+			if got := fmt.Sprintf("%04o", info.Mode().Perm()); got != args[0] {
+				ts.Fatalf("%s has mode %s, want %s", m, got, args[0])
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		ts.Fatalf("no file matches %v", args[1:])
+	}
+}
+
+// replace FILE OLD NEW replaces every OLD in FILE with NEW.
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	b := ts.ReadFile(args[0])
+	if !strings.Contains(b, args[1]) {
+		ts.Fatalf("%s does not contain %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.ReplaceAll(b, args[1], args[2])), 0o600))
+}
+
+// truncate FILE N cuts FILE to its first N bytes.
+func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE N")
+	}
+	var n int
+	_, err := fmt.Sscan(args[1], &n)
+	ts.Check(err)
+	ts.Check(os.Truncate(ts.MkAbs(args[0]), int64(n)))
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/executor"
+	"github.com/runbook-dev/runbook/executor/journal"
+	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/steps"
+)
+
+// testClock, when set (only by the test binary), replaces the wall clock.
+var testClock func() clock.Clock
+
+// clockFor returns the clock commands run on: the wall clock, or the test
+// binary's.
+func clockFor() clock.Clock {
+	if testClock != nil {
+		return testClock()
+	}
+	return clock.Real
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// planFlags are the flags plan and apply share.
+type planFlags struct {
+	vars        varFlags
+	targets     stringList
+	parallelism int
+	window      string
+	simulate    bool
+}
+
+func (f *planFlags) register(fs *flag.FlagSet) {
+	f.vars.register(fs)
+	fs.Var(&f.targets, "target", "Limit the run to a step `address` and what it depends on (repeatable)")
+	fs.IntVar(&f.parallelism, "parallelism", executor.DefaultParallelism, "Run at most `n` steps at once")
+	fs.StringVar(&f.window, "window", "", "Fit the run into the change window `name`")
+	fs.BoolVar(&f.simulate, "simulate", false, "Run against the built-in simulated stamp (Hub and PEP) instead of real systems")
+}
+
+// session is a loaded runbook with everything needed to plan or apply it.
+type session struct {
+	e      *env
+	target string
+	rb     *lang.Runbook
+	state  stateDir
+	key    []byte
+	clock  clock.Clock
+	conns  executor.Conns
+	hubs   *steps.Conns
+	sim    *simStamp
+	flags  *planFlags
+}
+
+// open loads the runbook at target and connects it to the real stamp or to
+// the simulated one. Diagnostics are printed; ok is false on errors.
+func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (*session, bool) {
+	s := &session{e: e, target: target, state: stateFor(target), flags: f, clock: clockFor()}
+	if f.simulate {
+		sim, err := startSimStamp(e, s.state, s.clock)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook: the simulated stamp did not start: %v\n", err)
+			return nil, false
+		}
+		s.sim = sim
+		s.clock = sim.clock
+	}
+	vars := &f.vars
+	if len(extraVars) > 0 {
+		vars = &varFlags{args: append(append([]lang.VarArg{}, extraVars...), f.vars.args...), errs: f.vars.errs}
+	}
+	rb, diags := loadRunbook(e, target, loadOptions{vars: vars, planTime: s.clock.Now()})
+	s.rb = rb
+	if printDiags(e, rb.Files, diags) {
+		s.close()
+		return nil, false
+	}
+	key, err := s.state.key()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook: %v\n", err)
+		s.close()
+		return nil, false
+	}
+	s.key = key
+	if s.sim != nil {
+		if err := s.sim.ensurePFX(e, rb); err != nil {
+			fmt.Fprintf(e.stderr, "runbook: %v\n", err)
+			s.close()
+			return nil, false
+		}
+	}
+	opts := steps.ConnOptions{Clock: s.clock}
+	if s.sim != nil {
+		s.sim.redirect(&opts)
+	}
+	s.hubs = steps.NewConns(rb, opts)
+	s.conns = s.hubs
+	if s.sim != nil {
+		s.conns = steps.PEPConns{Conns: s.hubs, PEP: steps.NewPEPDialer(rb, steps.PEPOptions{
+			Clock: s.clock, Override: s.sim.pepTarget().Override(),
+		})}
+	}
+	return s, true
+}
+
+func (s *session) close() {
+	if s.hubs != nil {
+		s.hubs.Close()
+	}
+	if s.sim != nil {
+		s.sim.close()
+	}
+}
+
+// stepKey keys the fingerprints that steps journal, which later plans
+// compare: stable across plans, unlike the plan's own keys.
+func (s *session) stepKey() []byte { return derive(s.key, "step fingerprints") }
+
+// planKey keys the MAC of one saved plan.
+func planKey(key []byte, planID string) []byte { return derive(key, "plan file "+planID) }
+
+// plan runs the planner.
+func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics) {
+	history := loadHistory(s.state.runs())
+	stepKey := s.stepKey()
+	return executor.Plan(ctx, executor.PlanOptions{
+		Runbook:     s.rb,
+		Registry:    registry(),
+		Conns:       s.conns,
+		Clock:       s.clock,
+		Key:         stepKey,
+		Targets:     s.flags.targets,
+		Parallelism: s.flags.parallelism,
+		History:     history,
+		Window:      s.flags.window,
+		ToolVersion: toolVersion(),
+		Dir:         filepath.ToSlash(s.target),
+	})
+}
+
+// loadHistory reads every intact journal under dir and returns, per step,
+// what its last successful apply recorded, and whether the last run, if it
+// did not finish, left the step running.
+func loadHistory(dir string) func(string) *executor.History {
+	last := map[string]*executor.History{}
+	runs, err := journal.List(dir)
+	if err == nil {
+		sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
+		for _, r := range runs {
+			run, err := journal.Load(r.Path)
+			if err != nil {
+				continue // a broken journal proves nothing
+			}
+			for addr, st := range run.Steps {
+				if st.InFlight || st.Status != journal.Succeeded {
+					continue
+				}
+				h := last[addr]
+				if h == nil || st.Updated.After(h.LastSuccessAt) {
+					last[addr] = &executor.History{
+						LastSuccess:   map[string]string{"fingerprint": st.Fingerprint},
+						LastSuccessAt: st.Updated,
+					}
+				}
+			}
+		}
+		if n := len(runs); n > 0 && (runs[n-1].Status == journal.RunUnfinished || runs[n-1].Status == journal.RunStopped) {
+			if run, err := journal.Load(runs[n-1].Path); err == nil {
+				for addr, st := range run.Steps {
+					if !st.InFlight {
+						continue
+					}
+					h := last[addr]
+					if h == nil {
+						h = &executor.History{}
+						last[addr] = h
+					}
+					h.InFlight, h.Handle = true, st.Handle
+				}
+			}
+		}
+	}
+	return func(addr string) *executor.History { return last[addr] }
+}
+
+// fingerprint returns the step-keyed fingerprint function.
+func (s *session) fingerprint() func([]byte) string {
+	key := s.stepKey()
+	return func(b []byte) string { return executor.Fingerprint(key, b) }
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

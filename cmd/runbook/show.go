@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/runbook-dev/runbook/executor/plan"
+	"github.com/runbook-dev/runbook/executor/render"
+)
+
+func runShow(e *env, args []string) int {
+	fs := newFlagSet(e, "show", "PLANFILE", "Print a saved plan, after checking that it was not changed.")
+	asJSON := fs.Bool("json", false, "Print the plan as JSON")
+	asMarkdown := fs.Bool("markdown", false, "Print the plan as Markdown")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(e.stderr, "runbook show: give one plan file")
+		return exitUsage
+	}
+	p, err := readPlan(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	switch {
+	case *asJSON:
+		render.JSON(e.stdout, p)
+	case *asMarkdown:
+		render.Markdown(e.stdout, p)
+	default:
+		render.Text(e.stdout, p, render.Options{Color: e.color(e.stdoutTTY)})
+	}
+	return exitOK
+}
+
+// readPlan reads and verifies a saved plan. Its key is in the .runbook
+// directory of the runbook the plan names, relative to the working
+// directory (as for apply).
+func readPlan(path string) (*plan.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the plan: %w", err)
+	}
+	id, err := plan.PeekID(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dir, err := plan.PeekDir(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	key, err := os.ReadFile(stateFor(filepath.FromSlash(dir)).path("key"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no key for this plan in %s: plans can only be read or applied beside the runbook they were made from, from the same working directory", path, stateFor(dir).root)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.Decode(data, planKey(key, id))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/runbook-dev/runbook/executor"
+	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/sim/certs"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func runSim(e *env, args []string) int {
+	if len(args) > 0 && args[0] == "certs" {
+		return runSimCerts(e, args[1:])
+	}
+	fs := newFlagSet(e, "sim", "[DIR]",
+		"Serve the simulated stamp (admin ARM with its identity provider, and the PEP) on\n"+
+			"loopback until interrupted, with its state under DIR/.runbook/sim (the state -simulate\n"+
+			"uses for a runbook in DIR). Prints the addresses and credentials a runbook needs.\n"+
+			"  runbook sim certs -dir DIR -password-env NAME   writes the stamp's CA and PFX files")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	st := stateFor(fs.Arg(0))
+	base := clockFor()
+	sim, err := startSimStamp(e, st, base)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim: %v\n", err)
+		return exitError
+	}
+	defer sim.close()
+	host, port := sim.pepHostPort()
+	caPath := filepath.Join(sim.dir, "root-ca.pem")
+	fmt.Fprintf(e.stdout, `The simulated stamp is running (its clock skips ahead while everything waits).
+
+Hub (admin Resource Manager): %s
+  identity provider:         AD FS, tenant "adfs", client id %q
+  CA certificate:            %s
+PEP (WS-Management, sealed NTLM): %s:%d, user %s
+  BMC nodes:                 3
+
+Credentials and state are in %s (files 0600). A runbook's hub and pep blocks:
+
+  hub "sim" {
+    endpoint = %q
+    ca_file  = %q
+    auth {
+      method        = "client_secret"
+      tenant        = "adfs"
+      client_id     = %q
+      client_secret = env("RUNBOOK_SIM_CLIENT_SECRET")
+    }
+  }
+  pep "sim" {
+    addresses = [%q]
+    port      = %d
+    username  = %q
+    password  = env("RUNBOOK_SIM_PEP_PASSWORD")
+  }
+
+Set RUNBOOK_SIM_CLIENT_SECRET and RUNBOOK_SIM_PEP_PASSWORD from %s.
+Press Ctrl-C to stop.
+`, sim.hub.URL(), simClientID, caPath, host, port, simPEPUser,
+		sim.dir, sim.hub.URL(), caPath, simClientID, host, port, simPEPUser, filepath.Join(sim.dir, "stamp.json"))
+	select {
+	case <-e.signals:
+	case <-e.ctx.Done():
+	}
+	fmt.Fprintln(e.stdout, "Stopped.")
+	return exitOK
+}
+
+func runSimCerts(e *env, args []string) int {
+	fs := newFlagSet(e, "sim certs", "",
+		"Write the simulated stamp's root CA (certificate and key, PEM) and a valid PFX for each\n"+
+			"product (eventhub.pfx, sqlrp.pfx), so that good and bad certificates can be made for\n"+
+			"-simulate, which judges them as a real stamp would. Run it in the runbook's directory:\n"+
+			"the CA is the one under .runbook/sim, created once and reused.")
+	dir := fs.String("dir", "certs", "Write the files into `dir`")
+	pwEnv := fs.String("password-env", "", "Protect the PFX files with the password in environment variable `NAME`")
+	runbookDir := fs.String("runbook", ".", "The runbook `directory` whose simulated stamp to use")
+	flawName := fs.String("flaw", "", "Build in a flaw: "+strings.Join(flawNames(), ", "))
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	if *pwEnv == "" {
+		fmt.Fprintln(e.stderr, "runbook sim certs: give -password-env NAME: the PFX password is read from the environment, never from the command line")
+		return exitUsage
+	}
+	pw, ok := lookupEnv(e.environ, *pwEnv)
+	if !ok || pw == "" {
+		fmt.Fprintf(e.stderr, "runbook sim certs: the environment variable %s is not set\n", *pwEnv)
+		return exitError
+	}
+	flaw := certs.FlawNone
+	if *flawName != "" {
+		f, err := certs.ParseFlaw(*flawName)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+			return exitUsage
+		}
+		flaw = f
+	}
+	st := stateFor(*runbookDir)
+	if err := os.MkdirAll(st.sim(), 0o700); err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+		return exitError
+	}
+	clk := clockFor()
+	ca, err := certs.LoadOrCreateCA(st.sim(), clk)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+		return exitError
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+		return exitError
+	}
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+		return exitError
+	}
+	files := map[string][]byte{"root-ca.pem": ca.CertPEM(), "root-ca-key.pem": keyPEM}
+	for name, label := range map[string]string{"eventhub.pfx": "eventhub", "sqlrp.pfx": "dbadapter"} {
+		b, err := ca.IssuePFX(certs.PFXOptions{Hosts: []string{"*." + label + "." + simRegion + "." + simFQDN}, Now: clk.Now(), Password: pw, Flaw: flaw})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+			return exitError
+		}
+		files[name] = b
+	}
+	for _, name := range []string{"root-ca.pem", "root-ca-key.pem", "eventhub.pfx", "sqlrp.pfx"} {
+		if err := writePrivate(filepath.Join(*dir, name), files[name]); err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintln(e.stdout, filepath.ToSlash(filepath.Join(*dir, name)))
+	}
+	return exitOK
+}
+
+func flawNames() []string {
+	var out []string
+	for _, f := range certs.Flaws() {
+		out = append(out, f.String())
+	}
+	return out
+}
+
+// The documented simulated stamp.
+const (
+	simRegion = "local"
+	simFQDN   = "azurestack.external"
+)
+
+var versionSuffix = regexp.MustCompile(`\.\d+\.\d+\.\d+\.\d+$`)
+
+// ensurePFX writes, for every product_secret step whose PFX file does not
+// exist, a valid PFX from the simulated stamp's CA with the step's
+// password: the demo then needs no setup. Existing files are left alone,
+// so bad certificates made with `runbook sim certs -flaw` are judged as
+// they are.
+func (s *simStamp) ensurePFX(e *env, rb *lang.Runbook) error {
+	t, ok := registry().Get("product_secret")
+	if !ok {
+		return nil
+	}
+	ctx := rb.EvalContext(nil, cty.NilVal)
+	for _, name := range rb.StepNames() {
+		st := rb.Steps[name]
+		if st.Type != "product_secret" {
+			continue
+		}
+		cfg, diags := executor.DecodeStep(st, t, ctx)
+		if diags.HasErrors() {
+			continue // plan reports it
+		}
+		file, pw := attrString(cfg, "pfx_file"), attrString(cfg, "pfx_password")
+		product := attrString(cfg, "product_id")
+		if product == "" {
+			product = versionSuffix.ReplaceAllString(attrString(cfg, "package_id"), "")
+		}
+		if file == "" || pw == "" || product == "" {
+			continue
+		}
+		path := filepath.Join(rb.Dir, filepath.FromSlash(file))
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		b, err := s.hub.ProductPFX(product, certs.FlawNone, pw)
+		if err != nil {
+			return fmt.Errorf("make %s: %w", file, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := writePrivate(path, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "Made %s: a certificate for %s from the simulated stamp's CA.\n", filepath.ToSlash(path), product)
+	}
+	return nil
+}
+
+func attrString(v cty.Value, name string) string {
+	if !v.Type().IsObjectType() || !v.Type().HasAttribute(name) {
+		return ""
+	}
+	a, _ := v.GetAttr(name).Unmark()
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
+		return ""
+	}
+	return a.AsString()
+}

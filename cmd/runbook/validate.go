@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+func runValidate(e *env, args []string) int {
+	fs := newFlagSet(e, "validate", "[DIR|FILE]",
+		"Check a runbook for errors: syntax, types, references, step configuration and\n"+
+			"dependency cycles. It contacts no stamp; variables without a value and unset\n"+
+			"environment variables are treated as unknown.")
+	var vars varFlags
+	vars.register(fs)
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "runbook validate: too many arguments; give one directory or file")
+		return exitUsage
+	}
+	rb, diags := loadRunbook(e, fs.Arg(0), loadOptions{vars: &vars, validate: true})
+	if !diags.HasErrors() {
+		diags = append(diags, validateSteps(rb)...)
+	}
+	if printDiags(e, rb.Files, diags) {
+		return exitError
+	}
+	fmt.Fprintf(e.stdout, "The runbook is valid: %d steps, %d hubs, %d peps, %d windows, %d policies.\n",
+		len(rb.Steps), len(rb.Hubs), len(rb.PEPs), len(rb.Windows), len(rb.Policies))
+	return exitOK
+}
+
+var _ hcl.Diagnostics
