@@ -506,9 +506,14 @@ func (a *applier) attempt(ctx context.Context, addr string, t StepType, config c
 
 	var pmu sync.Mutex
 	percent := -1.0
+	// The still-running reporter ends before the attempt returns, so that
+	// no event about the step follows its result.
 	done := make(chan struct{})
-	defer close(done)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer func() { close(done); wg.Wait() }()
 	go func() {
+		defer wg.Done()
 		for {
 			tm := a.opts.Clock.NewTimer(a.opts.StillRunningEvery)
 			select {

@@ -101,6 +101,7 @@ func commands() []command {
 		{name: "graph", summary: "Print the step graph in DOT syntax", run: runGraph},
 		{name: "runs", summary: "List journalled runs, or print one", run: runRuns},
 		{name: "sim", summary: "Serve the simulated stamp (Hub and PEP), or write its certificates", run: runSim},
+		{name: "gen", summary: "Print a generated runbook (for benchmarks)", run: runGen, hidden: true},
 		{name: "version", summary: "Print the version of runbook", run: runVersion},
 		{name: "help", summary: "Show help for a command", run: runHelp},
 	}

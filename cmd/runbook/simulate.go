@@ -86,6 +86,10 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 			start = t
 		}
 	}
+	hubFaults, pepFaults, pepHooks, err := parseSimFaults(e.getenv("RUNBOOK_SIM_FAULTS"))
+	if err != nil {
+		return nil, err
+	}
 	s := &simStamp{dir: dir, clock: clock.NewWarp(base, start, pause), pepPW: creds.PEPPassword}
 	s.ca, err = certs.LoadOrCreateCA(dir, s.clock)
 	if err != nil {
@@ -108,6 +112,7 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		TokenLifetime: 10000 * time.Hour, // virtual hours: azcore refreshes by the wall clock
 		StatePath:     filepath.Join(dir, "hub.json"),
 		Addr:          creds.HubAddr,
+		Faults:        hubFaults,
 	}
 	s.hub, err = simhub.Open(hubOpts)
 	if err != nil {
@@ -144,6 +149,12 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		return nil, fmt.Errorf("simulated PEP: %w", err)
 	}
 	s.pep.Register(s.wsman)
+	for _, in := range pepFaults {
+		s.wsman.Inject(in)
+	}
+	for _, hook := range pepHooks {
+		hook(s)
+	}
 	return s, nil
 }
 
