@@ -178,9 +178,11 @@ func runApply(e *env, args []string) int {
 				n++
 				if n == 1 {
 					progress.note("Interrupt received: no new step will start; running steps go on to a safe point. Press Ctrl-C again to detach at once.")
+					j.Append(journal.Record{Type: journal.Note, Reason: "interrupt: no new step starts"})
 					close(stop)
 				} else {
 					progress.note("Second interrupt: detaching now. Remote operations already started keep running on the stamp.")
+					j.Append(journal.Record{Type: journal.Note, Reason: "second interrupt: detaching from running steps"})
 					detach()
 					return
 				}

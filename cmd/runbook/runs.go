@@ -11,7 +11,7 @@ import (
 )
 
 func runRuns(e *env, args []string) int {
-	fs := newFlagSet(e, "runs", "[show ID] [DIR]", "List the runs journalled beside a runbook, or print one run's journal.\n  runbook runs [DIR]\n  runbook runs show ID [DIR]")
+	fs := newFlagSet(e, "runs", "[show ID] [DIR]", "List the runs journalled beside a runbook, or print one run's journal\n(ID \"last\" is the latest run).\n  runbook runs [DIR]\n  runbook runs show ID [DIR]")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -64,6 +64,20 @@ func runRuns(e *env, args []string) int {
 }
 
 func showRun(e *env, st stateDir, id string) int {
+	if id == "last" {
+		runs, err := journal.List(st.runs())
+		if err != nil || len(runs) == 0 {
+			fmt.Fprintln(e.stderr, "Error: there is no run yet")
+			return exitError
+		}
+		last := runs[0]
+		for _, r := range runs {
+			if r.Started.After(last.Started) {
+				last = r
+			}
+		}
+		id = last.ID
+	}
 	path := st.path("runs", id+".jsonl")
 	recs, err := journal.Read(path)
 	if err != nil {

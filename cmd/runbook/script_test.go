@@ -52,13 +52,14 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"copyrunbook": cmdCopyRunbook,
-			"grepall":     cmdGrepAll,
-			"normalize":   cmdNormalize,
-			"waitfor":     cmdWaitFor,
-			"filemode":    cmdFileMode,
-			"replace":     cmdReplace,
-			"truncate":    cmdTruncate,
+			"copyrunbook":     cmdCopyRunbook,
+			"grepall":         cmdGrepAll,
+			"normalize":       cmdNormalize,
+			"waitfor":         cmdWaitFor,
+			"filemode":        cmdFileMode,
+			"replace":         cmdReplace,
+			"truncate":        cmdTruncate,
+			"replace-in-runs": cmdReplaceInRuns,
 		},
 	})
 }
@@ -216,4 +217,22 @@ func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	_, err := fmt.Sscan(args[1], &n)
 	ts.Check(err)
 	ts.Check(os.Truncate(ts.MkAbs(args[0]), int64(n)))
+}
+
+// replace-in-runs DIR OLD NEW edits the first journal under DIR/.runbook/runs
+// that contains OLD, as someone covering their tracks would.
+func cmdReplaceInRuns(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: replace-in-runs DIR OLD NEW")
+	}
+	matches, _ := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), ".runbook", "runs", "*.jsonl"))
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		ts.Check(err)
+		if strings.Contains(string(b), args[1]) {
+			ts.Check(os.WriteFile(m, []byte(strings.Replace(string(b), args[1], args[2], 1)), 0o600))
+			return
+		}
+	}
+	ts.Fatalf("no journal under %s contains %q", args[0], args[1])
 }
