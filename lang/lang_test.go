@@ -405,3 +405,31 @@ hub "east" {
 		t.Fatalf("want one warning about the clear-text secret, got %v", diags)
 	}
 }
+
+func TestConnectionsFromEnvironment(t *testing.T) {
+	const src = `
+pep "p" {
+  addresses = [env("PEP_ADDR"), "10.0.0.225"]
+  port      = parseint(env("PEP_PORT"), 10)
+  username  = env("PEP_USER")
+  password  = env("PEP_PASSWORD")
+}
+hub "h" {
+  endpoint = env("HUB")
+  auth {
+    method = "azure_cli"
+  }
+}
+`
+	rb, diags := loadSrc(t, src, Options{Environ: []string{"PEP_ADDR=10.0.0.224", "PEP_PORT=5986", "PEP_USER=AZS\\CloudAdmin", "PEP_PASSWORD=pw", "HUB=https://adminmanagement.local.azurestack.external"}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p := rb.PEPs["p"]
+	if diff := cmp.Diff([]string{"10.0.0.224", "10.0.0.225"}, p.Addresses); diff != "" || p.Port != 5986 || p.Password.Reveal() != "pw" {
+		t.Errorf("pep = %+v (-want +got addresses):\n%s", p, diff)
+	}
+	if rb.Hubs["h"].Endpoint != "https://adminmanagement.local.azurestack.external" {
+		t.Errorf("hub endpoint %q", rb.Hubs["h"].Endpoint)
+	}
+}

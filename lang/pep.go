@@ -79,7 +79,7 @@ func (p *PEP) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
 	at := attrEvaluator{ctx: ctx}
 	if a := content.Attributes["addresses"]; a != nil {
 		v := at.value(a)
-		v, _ = v.Unmark()
+		v, _ = v.UnmarkDeep() // addresses are not secret, even when they come from env()
 		if v.IsWhollyKnown() {
 			lv, err := convert.Convert(v, cty.List(cty.String))
 			switch {

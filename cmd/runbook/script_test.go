@@ -60,6 +60,7 @@ func TestScripts(t *testing.T) {
 			"replace":         cmdReplace,
 			"truncate":        cmdTruncate,
 			"replace-in-runs": cmdReplaceInRuns,
+			"loadenv":         cmdLoadEnv,
 		},
 	})
 }
@@ -235,4 +236,16 @@ func cmdReplaceInRuns(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("no journal under %s contains %q", args[0], args[1])
+}
+
+// loadenv FILE sets the KEY=value lines of FILE in the script's environment.
+func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: loadenv FILE")
+	}
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			ts.Setenv(k, v)
+		}
+	}
 }

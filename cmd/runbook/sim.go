@@ -35,6 +35,19 @@ func runSim(e *env, args []string) int {
 	defer sim.close()
 	host, port := sim.pepHostPort()
 	caPath := filepath.Join(sim.dir, "root-ca.pem")
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	envFile := filepath.Join(sim.dir, "sim.env")
+	envText := fmt.Sprintf("RUNBOOK_SIM_HUB_ENDPOINT=%s\nRUNBOOK_SIM_CA_FILE=%s\nRUNBOOK_SIM_CLIENT_ID=%s\nRUNBOOK_SIM_CLIENT_SECRET=%s\nRUNBOOK_SIM_PEP_ADDRESS=%s\nRUNBOOK_SIM_PEP_PORT=%d\nRUNBOOK_SIM_PEP_USER=%s\nRUNBOOK_SIM_PEP_PASSWORD=%s\n",
+		sim.hub.URL(), abs(caPath), simClientID, sim.client.Secret, host, port, simPEPUser, sim.pepPW)
+	if err := writePrivate(envFile, []byte(envText)); err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim: %v\n", err)
+		return exitError
+	}
 	fmt.Fprintf(e.stdout, `The simulated stamp is running (its clock skips ahead while everything waits).
 
 Hub (admin Resource Manager): %s
@@ -62,10 +75,10 @@ Credentials and state are in %s (files 0600). A runbook's hub and pep blocks:
     password  = env("RUNBOOK_SIM_PEP_PASSWORD")
   }
 
-Set RUNBOOK_SIM_CLIENT_SECRET and RUNBOOK_SIM_PEP_PASSWORD from %s.
+The same settings, secrets included, are in %s (0600) as KEY=value lines.
 Press Ctrl-C to stop.
 `, sim.hub.URL(), simClientID, caPath, host, port, simPEPUser,
-		sim.dir, sim.hub.URL(), caPath, simClientID, host, port, simPEPUser, filepath.Join(sim.dir, "stamp.json"))
+		sim.dir, sim.hub.URL(), caPath, simClientID, host, port, simPEPUser, envFile)
 	select {
 	case <-e.signals:
 	case <-e.ctx.Done():
