@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -443,6 +444,14 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 		counts[r.Outcome]++
 	}
 	if asJSON {
+		steps := map[string]string{}
+		for a, r := range res.Steps {
+			steps[a] = string(r.Outcome)
+		}
+		b, _ := json.Marshal(map[string]any{
+			"type": "run_ended", "run": runID, "status": res.Status, "stopped": res.Stopped, "steps": steps,
+		})
+		fmt.Fprintf(e.stdout, "%s\n", b)
 		return exitFor(res)
 	}
 	fmt.Fprintln(e.stdout)
