@@ -40,8 +40,8 @@ func (f *Fake) Sleep(ctx context.Context, d time.Duration) error { return sleep(
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTimer{f: f, c: make(chan time.Time, 1), index: -1}
-	f.schedule(t, d)
+	t := &fakeTimer{f: f, entry: newEntry()}
+	f.schedule(t.entry, d)
 	return t
 }
 
@@ -55,14 +55,11 @@ func (f *Fake) AdvanceTo(t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.timers) > 0 && !f.timers[0].when.After(t) {
-		ft := heap.Pop(&f.timers).(*fakeTimer)
+		ft := heap.Pop(&f.timers).(*entry)
 		if ft.when.After(f.now) {
 			f.now = ft.when
 		}
-		select {
-		case ft.c <- f.now:
-		default:
-		}
+		ft.fire(f.now)
 	}
 	if t.After(f.now) {
 		f.now = t
@@ -114,13 +111,10 @@ func (f *Fake) notify() {
 }
 
 // schedule arms t to fire after d; f.mu must be held.
-func (f *Fake) schedule(t *fakeTimer, d time.Duration) {
+func (f *Fake) schedule(t *entry, d time.Duration) {
 	t.when = f.now.Add(d)
 	if d <= 0 {
-		select {
-		case t.c <- f.now:
-		default:
-		}
+		t.fire(f.now)
 		return
 	}
 	f.seq++
@@ -130,11 +124,8 @@ func (f *Fake) schedule(t *fakeTimer, d time.Duration) {
 }
 
 type fakeTimer struct {
-	f     *Fake
-	c     chan time.Time
-	when  time.Time
-	seq   uint64
-	index int // position in the heap, -1 when not pending
+	f *Fake
+	*entry
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
@@ -142,14 +133,9 @@ func (t *fakeTimer) C() <-chan time.Time { return t.c }
 func (t *fakeTimer) Stop() bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
-	return t.stopLocked()
-}
-
-func (t *fakeTimer) stopLocked() bool {
-	if t.index < 0 {
+	if !t.f.timers.remove(t.entry) {
 		return false
 	}
-	heap.Remove(&t.f.timers, t.index)
 	t.f.notify()
 	return true
 }
@@ -157,37 +143,9 @@ func (t *fakeTimer) stopLocked() bool {
 func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
-	was := t.stopLocked()
-	t.f.schedule(t, d)
+	was := t.f.timers.remove(t.entry)
+	t.f.schedule(t.entry, d)
 	return was
-}
-
-type timerHeap []*fakeTimer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].when.Equal(h[j].when) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].when.Before(h[j].when)
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*fakeTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.index = -1
-	return t
 }
 
 var _ Clock = (*Fake)(nil)

@@ -25,7 +25,7 @@ type Warp struct {
 
 	mu       sync.Mutex
 	offset   time.Duration // virtual minus base time
-	timers   warpHeap
+	timers   timerHeap
 	seq      uint64
 	sleepers int
 	active   time.Time // base time of the last activity
@@ -65,8 +65,8 @@ func (w *Warp) Since(t time.Time) time.Duration { return w.Now().Sub(t) }
 func (w *Warp) NewTimer(d time.Duration) Timer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := &warpTimer{w: w, c: make(chan time.Time, 1), index: -1}
-	w.scheduleLocked(t, d)
+	t := &warpTimer{w: w, entry: newEntry()}
+	w.scheduleLocked(t.entry, d)
 	return t
 }
 
@@ -86,15 +86,12 @@ func (w *Warp) Sleep(ctx context.Context, d time.Duration) error {
 	return sleep(ctx, w, d)
 }
 
-func (w *Warp) scheduleLocked(t *warpTimer, d time.Duration) {
+func (w *Warp) scheduleLocked(t *entry, d time.Duration) {
 	now := w.nowLocked()
 	w.active = w.base.Now()
 	t.when = now.Add(d)
 	if d <= 0 {
-		select {
-		case t.c <- now:
-		default:
-		}
+		t.fire(now)
 		return
 	}
 	w.seq++
@@ -116,11 +113,8 @@ func (w *Warp) run() {
 		w.mu.Lock()
 		now := w.nowLocked()
 		for len(w.timers) > 0 && !w.timers[0].when.After(now) {
-			t := heap.Pop(&w.timers).(*warpTimer)
-			select {
-			case t.c <- t.when:
-			default:
-			}
+			t := heap.Pop(&w.timers).(*entry)
+			t.fire(t.when)
 			// Whoever wakes gets a pause to act before the next jump.
 			w.active = w.base.Now()
 		}
@@ -161,11 +155,8 @@ func (w *Warp) run() {
 }
 
 type warpTimer struct {
-	w     *Warp
-	c     chan time.Time
-	when  time.Time
-	seq   uint64
-	index int // position in the heap, -1 when not pending
+	w *Warp
+	*entry
 }
 
 func (t *warpTimer) C() <-chan time.Time { return t.c }
@@ -173,51 +164,15 @@ func (t *warpTimer) C() <-chan time.Time { return t.c }
 func (t *warpTimer) Stop() bool {
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
-	return t.stopLocked()
-}
-
-func (t *warpTimer) stopLocked() bool {
-	if t.index < 0 {
-		return false
-	}
-	heap.Remove(&t.w.timers, t.index)
-	return true
+	return t.w.timers.remove(t.entry)
 }
 
 func (t *warpTimer) Reset(d time.Duration) bool {
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
-	was := t.stopLocked()
-	t.w.scheduleLocked(t, d)
+	was := t.w.timers.remove(t.entry)
+	t.w.scheduleLocked(t.entry, d)
 	return was
 }
 
 var _ Clock = (*Warp)(nil)
-
-type warpHeap []*warpTimer
-
-func (h warpHeap) Len() int { return len(h) }
-func (h warpHeap) Less(i, j int) bool {
-	if h[i].when.Equal(h[j].when) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].when.Before(h[j].when)
-}
-func (h warpHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *warpHeap) Push(x any) {
-	t := x.(*warpTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *warpHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.index = -1
-	return t
-}
