@@ -31,7 +31,7 @@ func BenchmarkApply(b *testing.B) {
 			benches = append(benches, bench{s, n, 0})
 		}
 	}
-	benches = append(benches, bench{gen.Layered, 1000, 10 * time.Millisecond}, bench{gen.Wide, 1000, 10 * time.Millisecond})
+	benches = append(benches, bench{gen.Layered, 1000, 10 * time.Millisecond}, bench{gen.Wide, 1000, 10 * time.Millisecond}, bench{gen.Layered, 1000, 50 * time.Millisecond})
 	for _, bc := range benches {
 		name := fmt.Sprintf("%s/%d/zero", bc.shape, bc.steps)
 		if bc.latency > 0 {

@@ -47,18 +47,22 @@ type Journal struct {
 	err     error  // sticky: set by the first failed write or fsync
 	closed  bool
 
-	durable atomic.Pointer[headState] // last committed record
-	syncs   atomic.Uint64
-	wake    chan struct{} // capacity 1: a batch is pending, or Close
-	exited  chan struct{} // closed when the committer returns
+	durable  atomic.Pointer[headState] // last record on stable storage
+	unsynced bool                      // written but not fsynced; only the committer and Close touch it
+	syncs    atomic.Uint64
+	wake     chan struct{} // capacity 1: a batch is pending, or Close
+	exited   chan struct{} // closed when the committer returns
 }
 
 type batch struct {
-	buf  []byte
-	seq  uint64
-	head string
-	done chan struct{}
-	err  error
+	// durable is set when an Append waits on the batch: only then is the
+	// write followed by an fsync. Queued records ride on the next fsync.
+	durable bool
+	buf     []byte
+	seq     uint64
+	head    string
+	done    chan struct{}
+	err     error
 }
 
 type headState struct {
@@ -153,7 +157,7 @@ func start(f File, name, run string, clk clock.Clock, seq uint64, head string) *
 // and returns once it is on stable storage. Concurrent Appends share one
 // fsync. After a failed write or fsync every Append fails with that error.
 func (j *Journal) Append(rec Record) error {
-	b, err := j.enqueue(rec)
+	b, err := j.enqueue(rec, true)
 	if err != nil {
 		return err
 	}
@@ -168,11 +172,11 @@ func (j *Journal) Append(rec Record) error {
 // only makes a resume re-check the step. It returns the error that stopped
 // the journal, if any.
 func (j *Journal) Queue(rec Record) error {
-	_, err := j.enqueue(rec)
+	_, err := j.enqueue(rec, false)
 	return err
 }
 
-func (j *Journal) enqueue(rec Record) (*batch, error) {
+func (j *Journal) enqueue(rec Record, durable bool) (*batch, error) {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
@@ -212,6 +216,7 @@ func (j *Journal) enqueue(rec Record) (*batch, error) {
 		}
 	}
 	b.buf = append(append(b.buf, line...), '\n')
+	b.durable = b.durable || durable
 	b.seq, b.head = j.seq, j.head
 	j.mu.Unlock()
 	return b, nil
@@ -244,9 +249,11 @@ func (j *Journal) write(b *batch) error {
 	if err == nil && n < len(b.buf) {
 		err = io.ErrShortWrite
 	}
-	if err == nil {
+	if err == nil && b.durable {
 		j.syncs.Add(1)
 		err = j.f.Sync()
+	} else if err == nil {
+		j.unsynced = true
 	}
 	if err != nil {
 		err = fmt.Errorf("journal %s: %w; no record can be written after this", j.name, err)
@@ -255,7 +262,10 @@ func (j *Journal) write(b *batch) error {
 		j.mu.Unlock()
 		return err
 	}
-	j.durable.Store(&headState{seq: b.seq, hash: b.head})
+	if b.durable {
+		j.unsynced = false
+		j.durable.Store(&headState{seq: b.seq, hash: b.head})
+	}
 	return nil
 }
 
@@ -274,7 +284,17 @@ func (j *Journal) Close() error {
 	default:
 	}
 	<-j.exited
-	err := j.f.Close()
+	var err error
+	if j.unsynced && j.err == nil {
+		// Records only queued since the last fsync reach the disk now.
+		j.syncs.Add(1)
+		if err = j.f.Sync(); err != nil {
+			err = fmt.Errorf("journal %s: %w", j.name, err)
+		}
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
