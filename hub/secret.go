@@ -33,6 +33,9 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
 // MarshalJSON encodes the secret as the string "(sensitive)".
 func (Secret) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
+// minRedact is the shortest secret a redactor looks for.
+const minRedact = 4
+
 // redactor removes known secrets from text bound for an error or a log. It
 // matches the raw value and the forms a server might echo it in: JSON-escaped
 // and URL-encoded.
@@ -42,7 +45,10 @@ type redactor []string
 func (r redactor) with(secrets ...string) redactor {
 	out := append(redactor(nil), r...)
 	for _, s := range secrets {
-		if s == "" {
+		if len(s) < minRedact {
+			// Too short to tell from ordinary text: replacing it would
+			// mangle host names and messages, and a real client secret or
+			// PFX password is never this short.
 			continue
 		}
 		out = append(out, s)
