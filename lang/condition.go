@@ -53,6 +53,16 @@ func EvalCondition(ctx *hcl.EvalContext, cond, errMsg hcl.Expression) (CheckResu
 		return CheckError, "", diags
 	}
 	if !val.IsWhollyKnown() {
+		// An unknown value whose type can never become a bool (a list, a
+		// number) is wrong already; an unknown string may yet be "true".
+		if ty := val.Type(); ty != cty.DynamicPseudoType && !ty.Equals(cty.Bool) && convert.GetConversionUnsafe(ty, cty.Bool) == nil {
+			return CheckError, "", append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid condition result",
+				Detail:   fmt.Sprintf("The condition must be true or false, but it is a %s.", ty.FriendlyName()),
+				Subject:  cond.Range().Ptr(),
+			})
+		}
 		return CheckUnknown, "", diags
 	}
 	val, _ = val.Unmark()
@@ -121,4 +131,38 @@ func decodeConditionBlock(b *hcl.Block) (*Condition, hcl.Diagnostics) {
 		ErrorMessage: bc.Attributes["error_message"].Expr,
 		DeclRange:    b.DefRange,
 	}, diags
+}
+
+// checkConditions evaluates the policies and the steps' preconditions and
+// postconditions as far as they are known at load time, so that a
+// condition that can never be true or false (a string, a number, null) or
+// that cannot be evaluated is an error of `runbook validate`, not a
+// surprise at plan or, for a postcondition, after the step has acted.
+// Step outputs and self are unknown here, so conditions on them are left
+// to the executor; so is the outcome of a condition: whether a policy
+// holds is the plan's business.
+func (rb *Runbook) checkConditions() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := rb.EvalContext(nil, cty.DynamicVal)
+	check := func(c *Condition) {
+		if c == nil || c.Condition == nil {
+			return
+		}
+		if res, _, cdiags := EvalCondition(ctx, c.Condition, c.ErrorMessage); res == CheckError {
+			diags = append(diags, cdiags...)
+		}
+	}
+	for _, name := range sortedKeys(rb.Policies) {
+		check(&rb.Policies[name].Condition)
+	}
+	for _, name := range sortedKeys(rb.Steps) {
+		s := rb.Steps[name]
+		for _, c := range s.Preconditions {
+			check(c)
+		}
+		for _, c := range s.Postconditions {
+			check(c)
+		}
+	}
+	return diags
 }

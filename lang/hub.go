@@ -74,10 +74,10 @@ func (h *Hub) Value() cty.Value {
 // eval evaluates the hub's attributes now that variables and locals are
 // known.
 func (h *Hub) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
-	content, diags := h.body.Content(hubSchema)
-	if diags.HasErrors() {
-		return diags
-	}
+	// decode reported what is wrong with the body's shape (unknown or
+	// missing arguments); evaluate what is there without repeating it.
+	content, _ := h.body.Content(hubSchema)
+	var diags hcl.Diagnostics
 	at := attrEvaluator{ctx: ctx}
 	h.Endpoint = at.str(content.Attributes["endpoint"])
 	h.CAFile = at.str(content.Attributes["ca_file"])

@@ -109,6 +109,10 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 			})
 			continue
 		}
+		if sdiags := CheckSource(src, display); sdiags.HasErrors() {
+			diags = append(diags, sdiags...)
+			continue
+		}
 		f, fdiags := hclsyntax.ParseConfig(src, display, hcl.InitialPos)
 		diags = append(diags, fdiags...)
 		if f == nil {
@@ -127,6 +131,9 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 			Detail:   fmt.Sprintf("The directory %s has no *%s files.", displayName(opts.NamePrefix, dir), FileSuffix),
 		})
 	}
+	if d := emptyRunbook(rb, bodies); d != nil && !diags.HasErrors() {
+		diags = append(diags, d)
+	}
 
 	// Decode every block first, so that references can be checked against
 	// all declarations whatever file they are in.
@@ -144,6 +151,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 	evalDiags = append(evalDiags, rb.evalConnections()...)
 	evalDiags = append(evalDiags, rb.evalWindows()...)
 	evalDiags = append(evalDiags, rb.evalSteps()...)
+	evalDiags = append(evalDiags, rb.checkConditions()...)
 	return rb, append(diags, withoutEchoes(evalDiags, refDiags)...)
 }
 
@@ -206,6 +214,33 @@ func (rb *Runbook) decodeBlock(block *hcl.Block, opts Options) hcl.Diagnostics {
 	panic("lang: unhandled block type " + block.Type)
 }
 
+// emptyRunbook reports a runbook whose files hold no block at all: nothing
+// to validate, plan or apply, and most likely the wrong file or one that
+// was emptied by mistake (`runbook apply` would otherwise only find that no
+// step names a stamp to lock). An empty file beside others is harmless.
+func emptyRunbook(rb *Runbook, bodies []*hcl.BodyContent) *hcl.Diagnostic {
+	if len(rb.FileNames) == 0 {
+		return nil
+	}
+	for _, b := range bodies {
+		if len(b.Blocks) > 0 || len(b.Attributes) > 0 {
+			return nil
+		}
+	}
+	what := rb.FileNames[0] + " is empty"
+	if len(rb.FileNames) > 1 {
+		what = fmt.Sprintf("the %d runbook files (%s, ...) are empty", len(rb.FileNames), rb.FileNames[0])
+	}
+	first := rb.FileNames[0]
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Empty runbook",
+		Detail: fmt.Sprintf("The runbook declares nothing: %s (comments at most), so there is nothing to check, plan or apply. Its steps, hubs, peps and variables are blocks such as step \"TYPE\" \"NAME\" { ... }; check that this is the runbook you meant.",
+			what),
+		Subject: &hcl.Range{Filename: first, Start: hcl.InitialPos, End: hcl.InitialPos},
+	}
+}
+
 // declare adds v to m under name unless the name is taken or invalid.
 func declare[V any](m map[string]V, name string, v V, kind string, rng hcl.Range, declRange func(V) hcl.Range) hcl.Diagnostics {
 	if !hclsyntax.ValidIdentifier(name) {
@@ -223,15 +258,17 @@ func declare[V any](m map[string]V, name string, v V, kind string, rng hcl.Range
 	return nil
 }
 
+// duplicate reports a second declaration of a name or, with name "", a
+// second block of a kind that may appear only once (runbook, retry, auth).
 func duplicate(kind, name string, prev, rng hcl.Range) *hcl.Diagnostic {
-	what := kind
+	detail := fmt.Sprintf("Only one %s is allowed here, and one was already declared at %s. Merge them into one block.", kind, prev)
 	if name != "" {
-		what = fmt.Sprintf("%s %q", kind, name)
+		detail = fmt.Sprintf("A %s %q was already declared at %s. Names must be unique within a runbook; rename or remove one of them.", kind, name, prev)
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + kind,
-		Detail:   fmt.Sprintf("A %s was already declared at %s. Names must be unique within a runbook; rename or remove one of them.", what, prev),
+		Detail:   detail,
 		Subject:  rng.Ptr(),
 	}
 }

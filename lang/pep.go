@@ -72,10 +72,10 @@ func (p *PEP) Value() cty.Value {
 }
 
 func (p *PEP) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
-	content, diags := p.body.Content(pepSchema)
-	if diags.HasErrors() {
-		return diags
-	}
+	// decode reported what is wrong with the body's shape (unknown or
+	// missing arguments); evaluate what is there without repeating it.
+	content, _ := p.body.Content(pepSchema)
+	var diags hcl.Diagnostics
 	at := attrEvaluator{ctx: ctx}
 	if a := content.Attributes["addresses"]; a != nil {
 		v := at.value(a)

@@ -133,6 +133,9 @@ func (v *Variable) parseRaw(raw, origin string) (cty.Value, hcl.Diagnostics) {
 				v.Name, origin, typeexpr.TypeString(v.Type), why),
 		}}
 	}
+	if diags := checkExpressionSource([]byte(raw), origin); diags.HasErrors() {
+		return bad(strings.ToLower(diags[0].Summary))
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
 	if diags.HasErrors() {
 		return bad(diags[0].Summary)
@@ -152,8 +155,12 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	vals := map[string]cty.Value{}
 	srcRange := map[string]*hcl.Range{}
+	// given holds the variables that were given a value, valid or not: one
+	// whose value was refused is not also reported as having none.
+	given := map[string]bool{}
 
 	set := func(name string, val cty.Value, source string, rng *hcl.Range) {
+		given[name] = true
 		v := rb.Variables[name]
 		cv, err := v.convert(val)
 		if err != nil {
@@ -196,13 +203,14 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		}
 		val, vdiags := v.parseRaw(env[k], "environment variable "+k)
 		diags = append(diags, vdiags...)
+		given[name] = true
 		if !vdiags.HasErrors() {
 			set(name, val, "environment variable "+k, nil)
 		}
 	}
 	for _, arg := range opts.Vars {
 		if arg.File != "" {
-			diags = append(diags, rb.setFromFile(arg, set)...)
+			diags = append(diags, rb.setFromFile(arg, set, given)...)
 			continue
 		}
 		v, ok := rb.Variables[arg.Name]
@@ -216,6 +224,7 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		}
 		val, vdiags := v.parseRaw(arg.Value, "-var "+arg.Name)
 		diags = append(diags, vdiags...)
+		given[arg.Name] = true
 		if !vdiags.HasErrors() {
 			set(arg.Name, val, "-var", nil)
 		}
@@ -225,7 +234,7 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		v := rb.Variables[name]
 		val, ok := vals[name]
 		switch {
-		case !ok && (opts.Validate || v.invalid):
+		case !ok && (opts.Validate || v.invalid || given[name]):
 			val = cty.UnknownVal(v.Type)
 		case !ok:
 			diags = append(diags, &hcl.Diagnostic{
@@ -266,8 +275,11 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 }
 
 // setFromFile reads a variable definitions file: attributes only, literal
-// values only.
-func (rb *Runbook) setFromFile(arg VarArg, set func(string, cty.Value, string, *hcl.Range)) hcl.Diagnostics {
+// values only. It records in given the variables it sets, or tries to.
+func (rb *Runbook) setFromFile(arg VarArg, set func(string, cty.Value, string, *hcl.Range), given map[string]bool) hcl.Diagnostics {
+	if diags := CheckSource(arg.Src, arg.File); diags.HasErrors() {
+		return diags
+	}
 	f, diags := hclsyntax.ParseConfig(arg.Src, arg.File, hcl.InitialPos)
 	if f == nil {
 		return diags
@@ -289,6 +301,7 @@ func (rb *Runbook) setFromFile(arg VarArg, set func(string, cty.Value, string, *
 			})
 			continue
 		}
+		given[name] = true
 		val, vdiags := attr.Expr.Value(nil)
 		if vdiags.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{

@@ -56,10 +56,10 @@ func (rb *Runbook) evalWindows() hcl.Diagnostics {
 }
 
 func (w *Window) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
-	content, diags := w.body.Content(windowSchema)
-	if diags.HasErrors() {
-		return diags
-	}
+	// decode reported what is wrong with the body's shape (unknown or
+	// missing arguments); evaluate what is there without repeating it.
+	content, _ := w.body.Content(windowSchema)
+	var diags hcl.Diagnostics
 	at := attrEvaluator{ctx: ctx}
 	start, every, tz := content.Attributes["start"], content.Attributes["every"], content.Attributes["timezone"]
 	w.Description = at.str(content.Attributes["description"])

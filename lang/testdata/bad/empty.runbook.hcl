@@ -1,0 +1,3 @@
+# ERROR: Empty runbook
+// Only comments: a runbook that declares nothing.
+/* Nothing to validate, plan or apply. */
