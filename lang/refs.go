@@ -13,6 +13,9 @@ type refScope struct {
 	what  string // "a variable validation", "a local value", ...
 	steps bool   // step.* allowed
 	self  bool   // self allowed
+	// own is the step whose body or precondition this is: it has no
+	// outputs before it runs, so step.<own> is refused there.
+	own string
 }
 
 var refRoots = []string{"var", "local", "hub", "pep", "step"}
@@ -66,11 +69,11 @@ func (rb *Runbook) checkReferences() hcl.Diagnostics {
 			}
 		}
 		for _, e := range bodyExpressions(s.Body, "depends_on") {
-			check(e, refScope{what: "a step", steps: true})
+			check(e, refScope{what: "a step", steps: true, own: name})
 		}
 		for _, c := range s.Preconditions {
-			check(c.Condition, refScope{what: "a precondition", steps: true})
-			check(c.ErrorMessage, refScope{what: "a precondition", steps: true})
+			check(c.Condition, refScope{what: "a precondition", steps: true, own: name})
+			check(c.ErrorMessage, refScope{what: "a precondition", steps: true, own: name})
 		}
 		for _, c := range s.Postconditions {
 			check(c.Condition, refScope{what: "a postcondition", steps: true, self: true})
@@ -131,6 +134,20 @@ func (rb *Runbook) checkTraversal(tr hcl.Traversal, scope refScope) hcl.Diagnost
 			return hcl.Diagnostics{{
 				Severity: hcl.DiagError, Summary: "Invalid reference to a step",
 				Detail:  fmt.Sprintf("%s is evaluated before any step runs, so it cannot refer to %s.", capitalize(scope.what), "step."+attr.Name),
+				Subject: rng.Ptr(),
+			}}
+		}
+		if attr.Name == scope.own {
+			self := "self"
+			if len(tr) > 2 {
+				if a, ok := tr[2].(hcl.TraverseAttr); ok {
+					self += "." + a.Name
+				}
+			}
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError, Summary: "Step refers to itself",
+				Detail: fmt.Sprintf("step.%s is the step this is written in, whose outputs exist only after it has run. Its postcondition blocks can check them as %s.",
+					attr.Name, self),
 				Subject: rng.Ptr(),
 			}}
 		}
