@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -224,8 +225,19 @@ func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) s
 			Subject: c.rng("pep").Ptr(),
 		})
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoBMCCmdlet):
 		c.errorf("pep", "Cannot set BMC credentials on this PEP", "%s.", redact(err, secrets...))
+		return ""
+	case err != nil:
+		// The question failed, not the PEP's answer: say so, so that a
+		// dropped connection does not read as a PEP without the cmdlets.
+		again := ""
+		if pepRetryable(err) {
+			again = " The failure looks transient: plan again."
+		}
+		c.errorf("pep", "Cannot ask the PEP for its BMC cmdlets",
+			"Get-Command on pep %s failed: %s.%s", c.pepName, redact(err, secrets...), again)
 		return ""
 	}
 	if cmdlet == CmdletSetBmcPassword {

@@ -182,8 +182,13 @@ func findCmdlet(ctx context.Context, s pep.Session) (string, error) {
 			return name, nil
 		}
 	}
-	return "", errors.New("the PEP exposes neither Set-BmcCredential nor Set-BmcPassword to this account")
+	return "", errNoBMCCmdlet
 }
+
+// errNoBMCCmdlet is findCmdlet's answer when Get-Command found neither
+// cmdlet: the endpoint lacks them, as opposed to a question that never got
+// its answer.
+var errNoBMCCmdlet = errors.New("the PEP exposes neither Set-BmcCredential nor Set-BmcPassword to this account")
 
 // pepRetryable reports whether another attempt may get past err: transport
 // failures, but not refused credentials (repeated bad logons lock the

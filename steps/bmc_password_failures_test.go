@@ -47,6 +47,14 @@ func TestBMCPasswordFailures(t *testing.T) {
 			applyErr:  []string{"pep east:", "Set-BmcCredential", "whether the BMCs were changed is unknown"},
 			retryable: true,
 		},
+		"connection dropped during plan's Get-Command": {
+			setup: func(f *pepFixture) {
+				f.ep.WSMan.Inject(simwsman.Injection{Action: "Command", Kind: simwsman.InjectDrop, Times: 2})
+			},
+			planDiag:  "Error: Cannot ask the PEP for its BMC cmdlets",
+			applyErr:  []string{"pep east:", "Get-Command", "EOF"},
+			retryable: true,
+		},
 		"PEP unreachable": {
 			setup: func(f *pepFixture) {
 				f.ep.WSMan.Close()
