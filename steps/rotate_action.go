@@ -162,10 +162,11 @@ func (p *productState) uploaded() []string {
 	return names
 }
 
-// lastError describes the deployment's error, if it has one.
+// lastError describes the deployment's error, if it has one, without a
+// final period: it is quoted inside sentences of our own.
 func (p *productState) lastError() string {
 	if e := p.dep.Properties.Error; e != nil && (e.Code != "" || e.Message != "") {
-		return strings.Trim(e.Code+": "+e.Message, ": ")
+		return strings.TrimRight(strings.Trim(e.Code+": "+e.Message, ": "), ". ")
 	}
 	return "the stamp gives no reason"
 }

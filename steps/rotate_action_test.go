@@ -272,9 +272,15 @@ func TestRotateActionFails(t *testing.T) {
 		t.Errorf("last progress = %+v, want 60%% Failed", last)
 	}
 
-	v := f.view(f.planRA("rotate", false))
+	failedPlan := f.planRA("rotate", false)
+	v := f.view(failedPlan)
 	if diff := cmp.Diff([]string{`error: Last secret rotation failed @ "microsoft.eventhub"`}, v.Diags); diff != "" {
 		t.Errorf("plan after a failure (-want +got):\n%s", diff)
+	}
+	for _, d := range failedPlan.Diagnostics {
+		if !strings.Contains(d.Detail, "(simulated failure). Find out why") {
+			t.Errorf("plan diagnostic does not quote the stamp's reason as one sentence: %s", d.Detail)
+		}
 	}
 	if ack := f.view(f.planRA("ack", false)); ack.Action != "run" || len(ack.Diags) != 0 {
 		t.Errorf("plan with acknowledge_failure = %s %q, want run", ack.Action, ack.Diags)
