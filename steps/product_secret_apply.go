@@ -82,6 +82,12 @@ func (t ProductSecret) apply(ctx context.Context, req *executor.ApplyRequest, re
 		}
 	}
 	if sec, err = client.GetProductSecret(ctx, pkg, c.secretName); err != nil {
+		if !landed {
+			// The certificate is on the stamp, but no result will be
+			// journalled: say so, since the next plan proposes the same
+			// import again.
+			err = fmt.Errorf("%w; the stamp had accepted the import: applying again imports the same certificate again, which is harmless", err)
+		}
 		return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}
 	st := sec.Properties.SecretState

@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/sim/certs"
+	simhub "github.com/runbook-dev/runbook/sim/hub"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -343,6 +344,33 @@ func TestProductSecretApplyRefuses(t *testing.T) {
 				t.Errorf("%d imports, want none", n)
 			}
 		})
+	}
+}
+
+// TestProductSecretReadBackFails fails the read after a successful import:
+// the error says that the import reached the stamp.
+func TestProductSecretReadBackFails(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.load(fixtureOptions{}, eventhubStep)
+	f.writeFile("eventhub.pfx", f.pfx(certs.FlawNone, canaryPFXPassword))
+	planned := f.planPS("cert", nil)
+	// Apply reads the secret once before the import (let through) and
+	// once after it (every try answered 500).
+	f.srv.Inject(simhub.Fault{Kind: simhub.FaultServerError, Method: "GET", Path: "/secrets/aseh-ssl-gateway-pfx", Skip: 1, Times: -1})
+	ar := f.applyPS("cert", planned, nil)
+	if ar.Err == nil {
+		t.Fatal("apply succeeded")
+	}
+	for _, want := range []string{"InternalServerError", "the stamp had accepted the import"} {
+		if !strings.Contains(ar.Err.Error(), want) {
+			t.Errorf("apply error lacks %q: %v", want, ar.Err)
+		}
+	}
+	if !ar.Retryable {
+		t.Error("a failed read after the import is not retryable")
+	}
+	if diff := cmp.Diff([]string{"POST import"}, f.calls("/import")); diff != "" {
+		t.Errorf("imports (-want +got):\n%s", diff)
 	}
 }
 
