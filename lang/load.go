@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -78,7 +79,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 	env := envMap(opts.Environ)
 	rb.getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
-	names, diags := listFiles(fsys, dir)
+	names, diags := listFiles(fsys, dir, displayName(opts.NamePrefix, dir))
 	if diags.HasErrors() {
 		return rb, diags
 	}
@@ -274,14 +275,16 @@ func duplicate(kind, name string, prev, rng hcl.Range) *hcl.Diagnostic {
 }
 
 // listFiles returns the runbook files to load: dir itself when it is a file,
-// otherwise its *.runbook.hcl files in sorted order.
-func listFiles(fsys fs.FS, dir string) ([]string, hcl.Diagnostics) {
+// otherwise its *.runbook.hcl files in sorted order. display is dir as the
+// user knows it: errors name it, not the path inside fsys (which is "."
+// when fsys is rooted at the directory the user gave).
+func listFiles(fsys fs.FS, dir, display string) ([]string, hcl.Diagnostics) {
 	info, err := fs.Stat(fsys, dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot read runbook",
-			Detail:   fmt.Sprintf("%s. Give a directory of *%s files or one such file.", err, FileSuffix),
+			Detail:   fmt.Sprintf("Reading %s failed: %s. Give a directory of *%s files or one such file.", display, pathErr(err), FileSuffix),
 		}}
 	}
 	if !info.IsDir() {
@@ -289,7 +292,10 @@ func listFiles(fsys fs.FS, dir string) ([]string, hcl.Diagnostics) {
 	}
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read runbook directory", Detail: err.Error() + "."}}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Cannot read runbook directory",
+			Detail: fmt.Sprintf("Reading %s failed: %s.", display, pathErr(err)),
+		}}
 	}
 	var names []string
 	for _, e := range entries {
@@ -299,6 +305,16 @@ func listFiles(fsys fs.FS, dir string) ([]string, hcl.Diagnostics) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// pathErr returns the reason of a file system error without the path it
+// names, which is relative to the fs.FS.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // displayName is the name of file name (a path inside the fs.FS) as the

@@ -194,3 +194,17 @@ func TestRefusedValueIsNotMissing(t *testing.T) {
 		})
 	}
 }
+
+// TestCannotReadNamesThePath checks that a runbook that is not there is
+// named as the user gave it, not by its path inside the fs.FS ("stat .").
+func TestCannotReadNamesThePath(t *testing.T) {
+	_, diags := Load(fstest.MapFS{"README.md": {}}, "eventhub", Options{NamePrefix: "runbooks"})
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Summary+": "+d.Detail)
+	}
+	want := []string{"Cannot read runbook: Reading runbooks/eventhub failed: file does not exist. Give a directory of *.runbook.hcl files or one such file."}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+}
