@@ -24,6 +24,12 @@ type PEP struct {
 	ctx    context.Context // parent of every pipeline; ends at Close
 	cancel context.CancelFunc
 
+	// runMu guards closed; running counts the pipelines started and not
+	// yet recorded, for Close to wait for.
+	runMu   sync.Mutex
+	closed  bool
+	running sync.WaitGroup
+
 	mu         sync.Mutex
 	salt       []byte
 	nodes      []*bmc
@@ -96,8 +102,35 @@ func (p *PEP) ResourceURI() string {
 // VMs) may share one PEP.
 func (p *PEP) Register(s *wsman.Server) { s.Handle(p.ResourceURI(), p) }
 
-// Close stops every running pipeline.
-func (p *PEP) Close() { p.cancel() }
+// Close stops every running pipeline and waits until each has recorded
+// its transcript entry and action in the state file. A command cut short
+// by the end of the simulator then shows in the transcript, as it would on
+// a real PEP, which transcribes every command it ran; otherwise a client
+// that exits while Set-BmcCredential runs could leave BMCs changed by a
+// command the transcript does not name. No pipeline starts after Close.
+func (p *PEP) Close() {
+	p.runMu.Lock()
+	p.closed = true
+	p.runMu.Unlock()
+	p.cancel()
+	p.running.Wait()
+}
+
+// goRun runs fn, a pipeline, on its own goroutine for Close to wait for;
+// it reports false, starting nothing, once the PEP is closed.
+func (p *PEP) goRun(fn func()) bool {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.running.Add(1)
+	go func() {
+		defer p.running.Done()
+		fn()
+	}()
+	return true
+}
 
 // hash is the keyed digest of a node's password.
 func (p *PEP) hash(node, pw string) []byte {

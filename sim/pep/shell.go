@@ -284,10 +284,13 @@ func (s *session) feedPipeline(pl *pipeline, payload []byte) error {
 			if err != nil {
 				return invalid("%v", err)
 			}
-			pl.started = true
 			ctx, cancel := context.WithCancel(s.p.ctx)
+			if !s.p.goRun(func() { s.run(ctx, pl, cp) }) {
+				cancel()
+				return invalid("The Privileged Endpoint is shutting down.")
+			}
+			pl.started = true
 			pl.cancel = cancel
-			go s.run(ctx, pl, cp)
 		case psrp.MsgPipelineInput, psrp.MsgEndOfPipelineInput:
 			// The PEP's commands take no pipeline input.
 		default:
