@@ -66,6 +66,7 @@ const (
 	EventNotStarted   EventType = "not_started"
 	EventUnchanged    EventType = "unchanged"
 	EventDetached     EventType = "detached"
+	EventUnknown      EventType = "unknown"
 	EventHandle       EventType = "handle"
 )
 
@@ -95,6 +96,9 @@ const (
 	OutcomeNotStarted Outcome = "not started"
 	OutcomeUnchanged  Outcome = "unchanged"
 	OutcomeDetached   Outcome = "detached"
+	// OutcomeUnknown: the step lost track of a remote operation that may
+	// still be running; it stays in flight in the journal.
+	OutcomeUnknown Outcome = "outcome unknown"
 )
 
 // StepResult is the outcome of one step.
@@ -209,7 +213,7 @@ func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
 		switch o.Status {
 		case dag.Skipped:
 			cause := o.Cause
-			if r := a.results[cause]; r != nil && r.Outcome == OutcomeNotStarted {
+			if r := a.results[cause]; r != nil && (r.Outcome == OutcomeNotStarted || r.Outcome == OutcomeUnknown || r.Outcome == OutcomeDetached) {
 				res.Steps[addr] = &StepResult{Outcome: OutcomeNotStarted, Reason: "waits for " + cause}
 			} else {
 				res.Steps[addr] = &StepResult{Outcome: OutcomeSkipped, Reason: cause + " failed"}
@@ -241,7 +245,7 @@ func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
 	case len(res.Addresses(OutcomeFailed)) > 0 || len(res.Addresses(OutcomeSkipped)) > 0:
 		res.Status = journal.Failed
 		res.Stopped = "a step failed"
-	case len(res.Addresses(OutcomeDetached)) > 0 || len(res.Addresses(OutcomeNotStarted)) > 0:
+	case len(res.Addresses(OutcomeDetached)) > 0 || len(res.Addresses(OutcomeNotStarted)) > 0 || len(res.Addresses(OutcomeUnknown)) > 0:
 		res.Status = journal.Stopped
 		switch {
 		case walk.Stopped != nil && errors.Is(walk.Stopped, errInterrupted):
@@ -252,6 +256,8 @@ func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
 			res.Stopped = "change window: " + strings.Join(windowReasons, "; ")
 		case ctx.Err() != nil:
 			res.Stopped = "detached"
+		case len(res.Addresses(OutcomeUnknown)) > 0:
+			res.Stopped = "lost track of a remote operation that may still be running"
 		default:
 			res.Stopped = "stopped"
 		}
@@ -448,11 +454,20 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 		if ctx.Err() != nil && resp.Err != nil {
 			return a.detach(addr, resp.Err)
 		}
+		if resp.Err != nil && resp.Unknown {
+			// Nothing is journalled: the step stays in flight with its
+			// handle, for the next apply to re-attach.
+			a.emit(Event{Type: EventUnknown, Step: addr, Attempt: attempt, Message: resp.Err.Error()})
+			return a.finish(addr, &StepResult{Outcome: OutcomeUnknown, Err: resp.Err, Attempts: attempt,
+				Reason: resp.Err.Error()})
+		}
 		if resp.Err == nil {
 			break
 		}
+		// Only the step type knows whether an error is worth another try
+		// (a refused logon is not: it locks accounts).
 		var jerr *journalError
-		if errors.As(resp.Err, &jerr) || !resp.Retryable && !info.RepeatSafe {
+		if errors.As(resp.Err, &jerr) || !resp.Retryable {
 			break
 		}
 	}

@@ -511,3 +511,41 @@ step "test" "rot" {
 		}
 	})
 }
+
+func TestApplyUnknownOutcomeStaysInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		typ := &steptest.Type{}
+		typ.ApplyFn = func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
+			if err := req.Handle("op-9"); err != nil {
+				return &executor.ApplyResponse{Err: err}
+			}
+			return &executor.ApplyResponse{Unknown: true, Retryable: true, Err: errors.New("cannot read the operation")}
+		}
+		const src = `
+step "test" "rot" {
+  retry {
+    attempts = 3
+    delay    = "1m"
+  }
+}
+step "test" "next" {
+  depends_on = [step.rot]
+}
+`
+		r := applySrc(t, src, typ, nil)
+		want := map[string]executor.Outcome{"step.rot": executor.OutcomeUnknown, "step.next": executor.OutcomeNotStarted}
+		if diff := cmp.Diff(want, outcomes(r.res)); diff != "" {
+			t.Errorf("outcomes (-want +got):\n%s", diff)
+		}
+		if n := typ.Count("Apply", ""); n != 1 {
+			t.Errorf("%d attempts: an operation that may still run must not be started again", n)
+		}
+		run, err := journal.Load(r.journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := run.Steps["step.rot"]; !s.InFlight || s.Handle != "op-9" || r.res.Status != journal.Stopped {
+			t.Errorf("journalled %+v, status %s: want in flight with its handle, run stopped", s, r.res.Status)
+		}
+	})
+}

@@ -137,6 +137,12 @@ type ApplyResponse struct {
 	// may help.
 	Err       error
 	Retryable bool
+	// Unknown, with Err, says that the step lost track of a remote
+	// operation that may still be running (its status could not be read):
+	// the step is neither failed nor done. The journal keeps it in flight,
+	// the run stops resumably, and the next apply re-attaches through
+	// Resume instead of starting the operation again.
+	Unknown bool
 }
 
 // Progress is a progress report from a running step.

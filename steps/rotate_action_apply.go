@@ -152,8 +152,8 @@ func (c *raConfig) watch(ctx context.Context, client *hub.Client, req *executor.
 		return &executor.ApplyResponse{Err: err}
 	default:
 		// Polling failed, not the rotation, which may still be running:
-		// a new attempt must not start another.
-		return &executor.ApplyResponse{Err: fmt.Errorf("%w; the rotation may still be running at the stamp: apply again to re-attach to it", err)}
+		// a new attempt must not start another; the step stays in flight.
+		return &executor.ApplyResponse{Unknown: true, Err: fmt.Errorf("%w; the rotation may still be running at the stamp: apply again to re-attach to it", err)}
 	}
 	dep, err := client.GetProductDeployment(ctx, c.productID)
 	if err != nil {

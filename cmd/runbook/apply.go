@@ -455,7 +455,7 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 		return exitFor(res)
 	}
 	fmt.Fprintln(e.stdout)
-	for _, o := range []executor.Outcome{executor.OutcomeFailed, executor.OutcomeSkipped, executor.OutcomeNotStarted, executor.OutcomeDetached} {
+	for _, o := range []executor.Outcome{executor.OutcomeFailed, executor.OutcomeUnknown, executor.OutcomeSkipped, executor.OutcomeNotStarted, executor.OutcomeDetached} {
 		for _, a := range res.Addresses(o) {
 			r := res.Steps[a]
 			msg := r.Reason
@@ -471,6 +471,9 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 		counts[executor.OutcomeSkipped], counts[executor.OutcomeNotStarted])
 	if counts[executor.OutcomeDetached] > 0 {
 		fmt.Fprintf(e.stdout, ", %d detached", counts[executor.OutcomeDetached])
+	}
+	if counts[executor.OutcomeUnknown] > 0 {
+		fmt.Fprintf(e.stdout, ", %d with an unknown outcome", counts[executor.OutcomeUnknown])
 	}
 	fmt.Fprintln(e.stdout, ".")
 	if res.Stopped != "" && !res.OK() {

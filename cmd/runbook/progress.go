@@ -89,6 +89,9 @@ func (p *progress) event(ev executor.Event) {
 	case executor.EventFailed:
 		delete(p.running, ev.Step)
 		line = fmt.Sprintf("%s: failed: %s", ev.Step, ev.Message)
+	case executor.EventUnknown:
+		delete(p.running, ev.Step)
+		line = fmt.Sprintf("%s: outcome unknown: %s", ev.Step, ev.Message)
 	case executor.EventDetached:
 		delete(p.running, ev.Step)
 		line = fmt.Sprintf("%s: detached: %s", ev.Step, ev.Message)
