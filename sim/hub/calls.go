@@ -15,7 +15,8 @@ type Call struct {
 	// Method and Path are the request's; Query is its raw query string.
 	Method, Path, Query string
 	// Status is the response status; 0 when the connection was reset, 499
-	// when the client went away during injected latency.
+	// when the client went away during injected latency. A request served
+	// under FaultDropReply has the status its lost response had.
 	Status int
 	// Fault names the injected fault applied to the request, if any.
 	Fault string

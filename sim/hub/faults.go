@@ -38,12 +38,17 @@ const (
 	// FaultFailRotation makes the product's running rotation, if still
 	// below AtPercent, or else its next one, fail at AtPercent.
 	FaultFailRotation
+	// FaultDropReply serves the request, then drops the connection instead
+	// of replying, as FaultConnectionReset does: the stamp acted (a
+	// rotateSecrets starts a rotation) and the client cannot know it.
+	FaultDropReply
 )
 
 var faultNames = map[FaultKind]string{
 	FaultLatency: "latency", FaultThrottle: "throttle", FaultServerError: "server-error",
 	FaultConnectionReset: "connection-reset", FaultExpireTokens: "expire-tokens",
 	FaultVanishOperation: "vanish-operation", FaultFailRotation: "fail-rotation",
+	FaultDropReply: "drop-reply",
 }
 
 // String returns the kind's name as it appears in Call.Fault.
@@ -85,7 +90,7 @@ func (f Fault) validate() error {
 		if f.Delay <= 0 {
 			return fmt.Errorf("sim/hub: latency fault needs a positive Delay")
 		}
-	case FaultThrottle, FaultServerError, FaultConnectionReset, FaultExpireTokens, FaultVanishOperation:
+	case FaultThrottle, FaultServerError, FaultConnectionReset, FaultExpireTokens, FaultVanishOperation, FaultDropReply:
 	case FaultFailRotation:
 		if f.AtPercent <= 0 || f.AtPercent >= 100 {
 			return fmt.Errorf("sim/hub: fail-rotation fault: AtPercent %v outside (0, 100)", f.AtPercent)
@@ -248,6 +253,29 @@ func (s *Server) applyFault(rec *statusRecorder, r *http.Request, f *Fault) bool
 		s.idp.revokeAll()
 	}
 	return rec.status != 0
+}
+
+// discardWriter is where a FaultDropReply request's response goes: only
+// its status is kept, for the request log.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+// Header returns the discarded response's header.
+func (d *discardWriter) Header() http.Header { return d.header }
+
+// WriteHeader keeps the first status.
+func (d *discardWriter) WriteHeader(code int) {
+	if d.status == 0 {
+		d.status = code
+	}
+}
+
+// Write discards b.
+func (d *discardWriter) Write(b []byte) (int, error) {
+	d.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // resetConnection drops the client's connection without an HTTP response.

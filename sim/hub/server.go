@@ -244,8 +244,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.matchFault(r)
 	if f != nil {
 		call.Fault = f.Kind.String()
-		if f.Kind == FaultConnectionReset {
+		switch f.Kind {
+		case FaultConnectionReset:
 			rec.finish()
+			resetConnection(w)
+			return
+		case FaultDropReply:
+			// Served in full, logged with the status it would have had.
+			d := &discardWriter{header: http.Header{}}
+			s.route(d, r)
+			call.Status = d.status
+			rec.reported = true
+			s.record(call)
 			resetConnection(w)
 			return
 		}
