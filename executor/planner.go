@@ -347,6 +347,17 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 	if out == cty.NilVal {
 		out = cty.UnknownVal(t.Outputs())
 	}
+	// Postconditions are checked after apply, but their mistakes (a
+	// misspelt attribute of self) are found now, against the planned
+	// outputs, before the step acts.
+	selfCtx := ectx.NewChild()
+	selfCtx.Variables = map[string]cty.Value{"self": out}
+	for _, c := range s.Postconditions {
+		r.diags = append(r.diags, conditionErrors(selfCtx, c)...)
+	}
+	if r.diags.HasErrors() {
+		return r
+	}
 	r.change, r.outputs = change, out
 	return r
 }

@@ -42,6 +42,14 @@ type StepType interface {
 	Resume(ctx context.Context, req *ResumeRequest) *ApplyResponse
 }
 
+// ConfigValidator is implemented by step types that can check a decoded
+// configuration without contacting anything (that hub names a hub block,
+// that a password has a BMC's shape): validate runs it, so that what plan
+// would refuse for the configuration alone, validate refuses too.
+type ConfigValidator interface {
+	ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics
+}
+
 // Info describes a step type's behaviour for one configuration.
 type Info struct {
 	// ExpectedDuration is the default duration for window fitting.

@@ -263,6 +263,9 @@ type stepConfig struct {
 	body  *hclsyntax.Body // for attribute ranges; nil for other syntaxes
 	decl  hcl.Range
 	diags hcl.Diagnostics
+	// offline is set for validate, where values from unset variables and
+	// env() are unknown: an unknown value is then skipped, not an error.
+	offline bool
 }
 
 func newStepConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) *stepConfig {
@@ -305,6 +308,9 @@ func (s *stepConfig) get(name string) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	if !v.IsWhollyKnown() {
+		if s.offline {
+			return cty.NilVal, false
+		}
 		s.errorf(name, "Value not known at plan time",
 			"The argument %q depends on a value that is known only after apply; runbook needs it to plan. Use a variable or a literal value.", name)
 		return cty.NilVal, false

@@ -235,7 +235,10 @@ func isPlanFile(path string) bool {
 	defer f.Close()
 	head := make([]byte, 64)
 	n, _ := f.Read(head)
-	return bytes.HasPrefix(bytes.TrimSpace(head[:n]), []byte("{"))
+	// Any JSON document is taken for a plan (and refused as one if it is
+	// not): a runbook is HCL, and HCL files do not start like JSON values.
+	t := bytes.TrimSpace(head[:n])
+	return bytes.HasPrefix(t, []byte("{")) || bytes.HasPrefix(t, []byte("[")) || bytes.Equal(t, []byte("null"))
 }
 
 // checkSaved verifies a saved plan against the runbook as it is now.
@@ -370,7 +373,13 @@ func orDash(s string) string {
 // endpoint, so that two runbooks naming the same stamp differently still
 // exclude each other.
 func (s *session) lock() (*lock.Lock, error) {
-	var targets []string
+	// The runbook itself is a target too: two applies of one runbook never
+	// overlap, even one with no hub or pep (only wait steps).
+	dir, err := filepath.Abs(s.rb.Dir)
+	if err != nil {
+		dir = s.rb.Dir
+	}
+	targets := []string{lock.Target("runbook", dir)}
 	for _, h := range s.rb.Hubs {
 		targets = append(targets, lock.Target("hub", h.Endpoint))
 	}

@@ -55,6 +55,10 @@ func runFmt(e *env, args []string) int {
 		display := filepath.ToSlash(name)
 		// hclwrite formats even broken files; refuse them so that fmt never
 		// rewrites a file it cannot read.
+		if cdiags := lang.CheckSource(src, display); cdiags.HasErrors() {
+			diags = append(diags, cdiags...)
+			continue
+		}
 		f, pdiags := hclsyntax.ParseConfig(src, display, hcl.InitialPos)
 		parsed[display] = f
 		if pdiags.HasErrors() {

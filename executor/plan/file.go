@@ -32,7 +32,10 @@ type jsonPlan struct {
 	Summary       jsonSummary  `json:"summary"`
 	Warnings      []string     `json:"warnings"`
 	Targets       []string     `json:"targets,omitempty"`
-	MAC           string       `json:"mac,omitempty"`
+	// KeyID names the key the MAC was made with (a hash of it), so that a
+	// plan whose key is gone is told from a plan that was changed.
+	KeyID string `json:"key_id,omitempty"`
+	MAC   string `json:"mac,omitempty"`
 }
 
 type jsonRunbook struct {
@@ -172,6 +175,7 @@ func Encode(p *Plan, key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	jp.KeyID = keyID(key)
 	body, err := json.Marshal(jp)
 	if err != nil {
 		return nil, err
@@ -182,6 +186,14 @@ func Encode(p *Plan, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, '\n'), nil
+}
+
+// keyID is a public name of a key: the first bytes of an HMAC of a fixed
+// text, which tells keys apart without revealing them.
+func keyID(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("runbook plan key id"))
+	return hex.EncodeToString(m.Sum(nil)[:8])
 }
 
 func mac(key, body []byte) string {
@@ -201,7 +213,11 @@ func PeekID(data []byte) (string, error) {
 		ID            string `json:"id"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return "", fmt.Errorf("%w: not a runbook plan (%s); the file may be truncated", ErrBadPlan, jsonError(err))
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return "", fmt.Errorf("%w: not a runbook plan (the file holds a JSON %s, not a plan object)", ErrBadPlan, te.Value)
+		}
+		return "", fmt.Errorf("%w: not a runbook plan (%s)", ErrBadPlan, jsonError(err))
 	}
 	if head.FormatVersion == "" || head.ID == "" {
 		return "", fmt.Errorf("%w: not a runbook plan (no format_version or id)", ErrBadPlan)
@@ -222,6 +238,9 @@ func Decode(data []byte, key []byte) (*Plan, error) {
 	var jp jsonPlan
 	if err := dec.Decode(&jp); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrBadPlan, jsonError(err))
+	}
+	if jp.KeyID != "" && jp.KeyID != keyID(key) {
+		return nil, fmt.Errorf("%w: the plan was not made with this runbook's key (.runbook/key): it belongs to another runbook, or the .runbook directory was made anew since; it cannot be verified: make a new plan", ErrBadPlan)
 	}
 	got := jp.MAC
 	jp.MAC = ""
