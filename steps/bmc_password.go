@@ -134,7 +134,7 @@ func (s *stepConfig) pepRef() string {
 		}
 	}
 	s.errorf("pep", "Invalid pep reference",
-		"The argument \"pep\" must name a pep block, such as pep.east; it is a %s here.", t.FriendlyName())
+		"The argument \"pep\" must name a pep block, such as pep.east; here it is a value of type %s.", t.FriendlyName())
 	return ""
 }
 

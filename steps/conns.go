@@ -347,7 +347,7 @@ func (s *stepConfig) hub() string {
 		}
 	}
 	s.errorf("hub", "Invalid hub reference",
-		"The argument \"hub\" must name a hub block, such as hub.east; it is a %s here.", t.FriendlyName())
+		"The argument \"hub\" must name a hub block, such as hub.east; here it is a value of type %s.", t.FriendlyName())
 	return ""
 }
 
