@@ -12,6 +12,8 @@ type entry struct {
 	when  time.Time
 	seq   uint64 // orders timers with the same deadline by creation
 	index int    // position in the heap, -1 when not pending
+	// sleeper marks the timer of a Warp.Sleep.
+	sleeper bool
 }
 
 func newEntry() *entry { return &entry{c: make(chan time.Time, 1), index: -1} }

@@ -28,6 +28,7 @@ type Warp struct {
 	timers   timerHeap
 	seq      uint64
 	sleepers int
+	holds    int
 	active   time.Time // base time of the last activity
 	wake     chan struct{}
 	stop     chan struct{}
@@ -71,19 +72,53 @@ func (w *Warp) NewTimer(d time.Duration) Timer {
 }
 
 // Sleep waits for d of virtual time; while it waits, the clock may jump.
+// A sleeper stops counting as one the moment its deadline fires, not when
+// its goroutine next runs: on a busy machine that can take a while, and the
+// clock must not jump past other deadlines meanwhile.
 func (w *Warp) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d <= 0 {
+		return nil
+	}
+	e := newEntry()
+	e.sleeper = true
 	w.mu.Lock()
 	w.sleepers++
+	w.scheduleLocked(e, d)
+	w.mu.Unlock()
+	select {
+	case <-e.c:
+		return nil
+	case <-ctx.Done():
+		w.mu.Lock()
+		if w.timers.remove(e) {
+			w.sleepers--
+			w.active = w.base.Now()
+		}
+		w.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// Hold marks real work in progress (a request being served): the clock
+// does not jump until the returned release is called.
+func (w *Warp) Hold() (release func()) {
+	w.mu.Lock()
+	w.holds++
 	w.active = w.base.Now()
 	w.mu.Unlock()
-	w.poke()
-	defer func() {
-		w.mu.Lock()
-		w.sleepers--
-		w.active = w.base.Now()
-		w.mu.Unlock()
-	}()
-	return sleep(ctx, w, d)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			w.mu.Lock()
+			w.holds--
+			w.active = w.base.Now()
+			w.mu.Unlock()
+			w.poke()
+		})
+	}
 }
 
 func (w *Warp) scheduleLocked(t *entry, d time.Duration) {
@@ -91,6 +126,9 @@ func (w *Warp) scheduleLocked(t *entry, d time.Duration) {
 	w.active = w.base.Now()
 	t.when = now.Add(d)
 	if d <= 0 {
+		if t.sleeper {
+			w.sleepers--
+		}
 		t.fire(now)
 		return
 	}
@@ -114,6 +152,9 @@ func (w *Warp) run() {
 		now := w.nowLocked()
 		for len(w.timers) > 0 && !w.timers[0].when.After(now) {
 			t := heap.Pop(&w.timers).(*entry)
+			if t.sleeper {
+				w.sleepers--
+			}
 			t.fire(t.when)
 			// Whoever wakes gets a pause to act before the next jump.
 			w.active = w.base.Now()
@@ -121,7 +162,7 @@ func (w *Warp) run() {
 		wait := time.Duration(-1)
 		if len(w.timers) > 0 {
 			wait = w.timers[0].when.Sub(now)
-			if w.sleepers > 0 {
+			if w.sleepers > 0 && w.holds == 0 {
 				idle := w.base.Since(w.active)
 				if idle >= w.pause {
 					// Jump to the earliest deadline and fire it next round.

@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/runbook-dev/runbook/steps"
 )
 
@@ -110,8 +111,18 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 	s.hubs = steps.NewConns(rb, opts)
 	s.conns = s.hubs
 	if s.sim != nil {
+		redirect := s.sim.pepTarget().Override()
 		s.conns = steps.PEPConns{Conns: s.hubs, PEP: steps.NewPEPDialer(rb, steps.PEPOptions{
-			Clock: s.clock, Override: s.sim.pepTarget().Override(),
+			Clock: s.clock,
+			Override: func(name string, cfg *pep.Config) {
+				redirect(name, cfg)
+				// The receive timeout detects a dead connection to a real
+				// PEP. On the in-process simulated stamp, whose clock skips
+				// ahead while the PEP works, a reply still in transit on a
+				// busy machine could pass for lost; the step's own timeout
+				// still bounds the wait.
+				cfg.ReceiveTimeout = -1
+			},
 		})}
 	}
 	return s, true

@@ -18,6 +18,7 @@ import (
 //	hub:throttle:times=3            429 with Retry-After (retry_after=10s)
 //	hub:500:times=5                 500 storm
 //	hub:reset:path=rotateSecrets    connection reset
+//	hub:drop-reply:path=rotateSecrets  served, but the reply is lost
 //	hub:expire-tokens:skip=20       every token expires after 20 requests
 //	hub:vanish                      the async operation disappears (404)
 //	hub:fail-rotation:at=60         the next rotation fails at 60%
@@ -63,6 +64,8 @@ func parseSimFaults(spec string) (hubFaults []simhub.Fault, pepFaults []simwsman
 				f.Kind = simhub.FaultServerError
 			case "reset":
 				f.Kind = simhub.FaultConnectionReset
+			case "drop-reply":
+				f.Kind = simhub.FaultDropReply
 			case "expire-tokens":
 				f.Kind = simhub.FaultExpireTokens
 			case "vanish":

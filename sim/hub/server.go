@@ -263,7 +263,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	defer holdClock(s.clock)()
 	s.route(rec, r)
+}
+
+// holdClock tells a warp clock (the simulated stamp's) that a request is
+// being served, so that it does not skip ahead meanwhile: a client's
+// timeouts then measure the request's real time.
+func holdClock(c clock.Clock) (release func()) {
+	if h, ok := c.(interface{ Hold() func() }); ok {
+		return h.Hold()
+	}
+	return func() {}
 }
 
 // route dispatches by path. Path segments match case-insensitively, as ARM

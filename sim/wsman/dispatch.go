@@ -240,6 +240,11 @@ func (s *Server) receive(ctx context.Context, req *request) (string, error) {
 		case <-pctx.Done():
 		}
 	}()
+	// The long-poll is waiting, not work: the clock may skip ahead.
+	if h, ok := ctx.Value(holdKey{}).(*clockHold); ok {
+		h.release()
+		defer h.acquire()
+	}
 	resp, err := e.h.Receive(pctx, rr)
 	if err != nil {
 		if errors.Is(err, ErrOperationTimeout) || errors.Is(context.Cause(pctx), ErrOperationTimeout) {

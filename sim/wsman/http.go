@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -153,7 +154,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply, status = s.faultReply(req.MessageID, inj.Fault, &rec)
 	default:
 		req.User = user
-		reply, status = s.dispatch(r.Context(), req, &rec)
+		h := holdClock(s.clk)
+		defer h.release() // held until the reply is written
+		reply, status = s.dispatch(context.WithValue(r.Context(), holdKey{}, h), req, &rec)
 	}
 	rec.Reply = string(reply)
 	rec.Status = status
