@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/plan"
+	"github.com/runbook-dev/runbook/executor/render"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -95,6 +97,8 @@ const (
 	OutcomeSkipped    Outcome = "skipped"
 	OutcomeNotStarted Outcome = "not started"
 	OutcomeUnchanged  Outcome = "unchanged"
+	// OutcomeNotTargeted: the plan left the step out (-target).
+	OutcomeNotTargeted Outcome = "not targeted"
 	OutcomeDetached   Outcome = "detached"
 	// OutcomeUnknown: the step lost track of a remote operation that may
 	// still be running; it stays in flight in the journal.
@@ -125,7 +129,7 @@ type ApplyResult struct {
 // OK reports whether every step succeeded or was unchanged.
 func (r *ApplyResult) OK() bool {
 	for _, s := range r.Steps {
-		if s.Outcome != OutcomeSucceeded && s.Outcome != OutcomeUnchanged {
+		if s.Outcome != OutcomeSucceeded && s.Outcome != OutcomeUnchanged && s.Outcome != OutcomeNotTargeted {
 			return false
 		}
 	}
@@ -240,6 +244,7 @@ func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
 		}
 	}
 	sort.Strings(windowReasons)
+	windowReasons = slices.Compact(windowReasons)
 	res.Status = journal.Succeeded
 	switch {
 	case len(res.Addresses(OutcomeFailed)) > 0 || len(res.Addresses(OutcomeSkipped)) > 0:
@@ -361,7 +366,7 @@ func (a *applier) finish(addr string, r *StepResult) error {
 	}
 	a.mu.Unlock()
 	switch r.Outcome {
-	case OutcomeSucceeded, OutcomeUnchanged:
+	case OutcomeSucceeded, OutcomeUnchanged, OutcomeNotTargeted:
 		return nil
 	case OutcomeNotStarted:
 		return &notStartedError{msg: r.Reason}
@@ -376,6 +381,9 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 	p := a.opts.Planned
 	change := p.Change(addr)
 	planned := p.outputs[addr]
+	if change != nil && change.Action == plan.Skip {
+		return a.finish(addr, &StepResult{Outcome: OutcomeNotTargeted, Outputs: planned, Reason: change.Reason})
+	}
 	if change == nil || !change.Action.Changes() {
 		a.emit(Event{Type: EventUnchanged, Step: addr})
 		return a.finish(addr, &StepResult{Outcome: OutcomeUnchanged, Outputs: planned})
@@ -584,7 +592,7 @@ func (a *applier) attempt(ctx context.Context, addr string, t StepType, config c
 		resp = &ApplyResponse{Err: fmt.Errorf("step type %s returned no response", t.Name())}
 	}
 	if resp.Err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
-		resp.Err = fmt.Errorf("timed out after %s: %w", timeout, resp.Err)
+		resp.Err = fmt.Errorf("timed out after %s: %w", render.Duration(timeout), resp.Err)
 		resp.Retryable = true
 	}
 	return resp
@@ -628,20 +636,11 @@ func (a *applier) checkWindow(addr string, change *plan.Change) string {
 		need = change.ExpectedDuration
 	}
 	if left := close.Sub(now); need > left {
-		return fmt.Sprintf("%s needs %s with the steps after it, but window %q closes in %s", addr, shortDuration(need), w.Name, shortDuration(left))
+		return fmt.Sprintf("%s needs %s with the steps after it, but window %q closes in %s", addr, render.Duration(need), w.Name, render.Duration(left.Round(time.Minute)))
 	}
 	return ""
 }
 
-func shortDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
 
 // config decodes a step's body with the outputs of the steps it depends on,
 // as they came out of this apply.

@@ -243,7 +243,7 @@ step "test" "slow" {
 		start := time.Now()
 		r := applySrc(t, src, typ, nil)
 		s := r.res.Steps["step.slow"]
-		if s.Outcome != executor.OutcomeFailed || s.Attempts != 3 || !strings.Contains(s.Err.Error(), "timed out after 30m0s") {
+		if s.Outcome != executor.OutcomeFailed || s.Attempts != 3 || !strings.Contains(s.Err.Error(), "timed out after 30m") {
 			t.Fatalf("result %+v", s)
 		}
 		// Three 30-minute attempts with 1m and 2m between them.
@@ -309,7 +309,7 @@ step "test" "short" {
 		if typ.Count("Apply", "step.long") != 0 {
 			t.Error("the long step was started")
 		}
-		if r.res.Status != journal.Stopped || !strings.Contains(r.res.Stopped, `step.long needs 4h1m with the steps after it, but window "w" closes in 3h`) {
+		if r.res.Status != journal.Stopped || !strings.Contains(r.res.Stopped, `step.long needs 4h01m with the steps after it, but window "w" closes in 3h`) {
 			t.Errorf("status %s, stopped %q", r.res.Status, r.res.Stopped)
 		}
 	})

@@ -481,6 +481,9 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 	if counts[executor.OutcomeDetached] > 0 {
 		fmt.Fprintf(e.stdout, ", %d detached", counts[executor.OutcomeDetached])
 	}
+	if counts[executor.OutcomeNotTargeted] > 0 {
+		fmt.Fprintf(e.stdout, ", %d not targeted", counts[executor.OutcomeNotTargeted])
+	}
 	if counts[executor.OutcomeUnknown] > 0 {
 		fmt.Fprintf(e.stdout, ", %d with an unknown outcome", counts[executor.OutcomeUnknown])
 	}
