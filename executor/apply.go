@@ -99,7 +99,7 @@ const (
 	OutcomeUnchanged  Outcome = "unchanged"
 	// OutcomeNotTargeted: the plan left the step out (-target).
 	OutcomeNotTargeted Outcome = "not targeted"
-	OutcomeDetached   Outcome = "detached"
+	OutcomeDetached    Outcome = "detached"
 	// OutcomeUnknown: the step lost track of a remote operation that may
 	// still be running; it stays in flight in the journal.
 	OutcomeUnknown Outcome = "outcome unknown"
@@ -640,7 +640,6 @@ func (a *applier) checkWindow(addr string, change *plan.Change) string {
 	}
 	return ""
 }
-
 
 // config decodes a step's body with the outputs of the steps it depends on,
 // as they came out of this apply.
