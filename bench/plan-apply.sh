@@ -71,36 +71,9 @@ echo "building the CLI" >&2
 (cd "$root" && go build -o "$work/runbook" ./cmd/runbook)
 rb=$work/runbook
 
-# apply locks the stamps a runbook names and refuses a runbook that names
-# none ("lock: no targets"), so every generated runbook declares a hub for
-# -simulate to redirect. The wait steps never contact it.
-cat >"$work/header.hcl" <<'EOF'
-variable "client_secret" {
-  type      = string
-  sensitive = true
-  default   = "bench-placeholder"
-}
-
-hub "bench" {
-  endpoint = "https://adminmanagement.local.azurestack.external"
-  auth {
-    method        = "client_secret"
-    tenant        = "adfs"
-    client_id     = "runbook-operator"
-    client_secret = var.client_secret
-  }
-}
-
-EOF
-
-# Every step waits 1s. The retry block is there because of a race in the
-# warp clock (clock.Warp.Sleep counts a sleeper before its deadline is in
-# the heap): when the step's goroutine is descheduled for longer than the
-# pause in that window, as happens on a loaded machine, the clock jumps to
-# the step's own timeout and a 1s wait "times out after 1m1s". The retries
-# let the run finish; the "retried" column counts them. See
-# docs/performance.md.
-body=$'duration = "1s"\n  retry {\n    attempts = 3\n  }'
+# Every step waits 1s on the simulated stamp's warp clock.
+: >"$work/header.hcl"
+body='duration = "1s"'
 
 # measure DIR CMD... runs the CLI in DIR and sets secs (wall), cpu (user and
 # system) and mb (peak RSS in MB); cpu and mb are "n/a" without
@@ -157,7 +130,7 @@ fi
 # creates it. Every measured directory starts from a copy of one made here,
 # so that the first plan is not charged for it.
 mkdir -p "$work/warm"
-cp "$work/header.hcl" "$work/warm/main.runbook.hcl"
+"$rb" gen -shape wide -steps 1 -body "$body" >"$work/warm/main.runbook.hcl"
 (cd "$work/warm" && "$rb" plan -simulate . >/dev/null)
 
 # median N... prints the median of its arguments.

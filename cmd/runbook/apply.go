@@ -326,7 +326,7 @@ func sameMap(a, b map[string]string) bool {
 // findPrior returns the run to resume: -resume ID, or the last run if it
 // did not finish (unless -new).
 func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
-	runs, err := journal.List(s.state.runs())
+	runs, err := s.journals()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(s.e.stderr, "Error: reading the journals: %v\n", err)
 		return nil, exitError, false
@@ -334,7 +334,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 	if id != "" {
 		for _, r := range runs {
 			if r.ID == id {
-				run, err := journal.Load(r.Path)
+				run, err := s.journal(r.Path)
 				if err != nil {
 					fmt.Fprintf(s.e.stderr, "Error: run %s cannot be resumed: %v\n", id, err)
 					return nil, exitError, false
@@ -353,7 +353,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 	if last.Status != journal.RunUnfinished && last.Status != journal.RunStopped {
 		return nil, 0, true
 	}
-	run, err := journal.Load(last.Path)
+	run, err := s.journal(last.Path)
 	if err != nil {
 		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with 'runbook runs show %s'; start a new run with -new once the stamp's state is known.\n", last.ID, err, last.ID)
 		return nil, exitError, false

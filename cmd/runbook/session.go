@@ -65,6 +65,12 @@ type session struct {
 	hubs   *steps.Conns
 	sim    *simStamp
 	flags  *planFlags
+
+	// The journals beside the runbook, read once per command.
+	listed    bool
+	summaries []journal.RunSummary
+	listErr   error
+	loaded    map[string]loadedRun
 }
 
 // open loads the runbook at target and connects it to the real stamp or to
@@ -146,7 +152,7 @@ func planKey(key []byte, planID string) []byte { return derive(key, "plan file "
 
 // plan runs the planner.
 func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics) {
-	history := loadHistory(s.state.runs())
+	history := s.history()
 	stepKey := s.stepKey()
 	return executor.Plan(ctx, executor.PlanOptions{
 		Runbook:     s.rb,
@@ -163,16 +169,46 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 	})
 }
 
-// loadHistory reads every intact journal under dir and returns, per step,
-// what its last successful apply recorded, and whether the last run, if it
-// did not finish, left the step running.
-func loadHistory(dir string) func(string) *executor.History {
+// journals lists the runs journalled beside the runbook, once per command.
+func (s *session) journals() ([]journal.RunSummary, error) {
+	if !s.listed {
+		s.summaries, s.listErr = journal.List(s.state.runs())
+		s.listed = true
+	}
+	return s.summaries, s.listErr
+}
+
+// journal replays the run at path, once per command.
+func (s *session) journal(path string) (*journal.Run, error) {
+	if s.loaded == nil {
+		s.loaded = map[string]loadedRun{}
+	}
+	if l, ok := s.loaded[path]; ok {
+		return l.run, l.err
+	}
+	run, err := journal.Load(path)
+	s.loaded[path] = loadedRun{run, err}
+	return run, err
+}
+
+type loadedRun struct {
+	run *journal.Run
+	err error
+}
+
+// history returns, per step, what its last successful apply recorded in
+// the intact journals, and whether the last run, if it did not finish,
+// left the step running.
+func (s *session) history() func(string) *executor.History {
 	last := map[string]*executor.History{}
-	runs, err := journal.List(dir)
+	runs, err := s.journals()
 	if err == nil {
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
 		for _, r := range runs {
-			run, err := journal.Load(r.Path)
+			if r.Steps.Succeeded == 0 {
+				continue // nothing to learn from it
+			}
+			run, err := s.journal(r.Path)
 			if err != nil {
 				continue // a broken journal proves nothing
 			}
@@ -190,7 +226,7 @@ func loadHistory(dir string) func(string) *executor.History {
 			}
 		}
 		if n := len(runs); n > 0 && (runs[n-1].Status == journal.RunUnfinished || runs[n-1].Status == journal.RunStopped) {
-			if run, err := journal.Load(runs[n-1].Path); err == nil {
+			if run, err := s.journal(runs[n-1].Path); err == nil {
 				for addr, st := range run.Steps {
 					if !st.InFlight {
 						continue
