@@ -121,22 +121,7 @@ func readBMCConfig(s *stepConfig) *bmcConfig {
 }
 
 // pepRef returns the name of the pep block the pep attribute refers to.
-func (s *stepConfig) pepRef() string {
-	v, ok := s.get("pep")
-	if !ok {
-		return ""
-	}
-	t := v.Type()
-	if t.IsObjectType() && t.HasAttribute("kind") && t.HasAttribute("name") {
-		kind, name := v.GetAttr("kind"), v.GetAttr("name")
-		if kind.Type() == cty.String && name.Type() == cty.String && !kind.IsNull() && !name.IsNull() && kind.AsString() == "pep" {
-			return name.AsString()
-		}
-	}
-	s.errorf("pep", "Invalid pep reference",
-		"The argument \"pep\" must name a pep block, such as pep.east; here it is a value of type %s.", t.FriendlyName())
-	return ""
-}
+func (s *stepConfig) pepRef() string { return s.blockRef("pep") }
 
 // Plan checks the password, asks the PEP which cmdlet it offers and
 // proposes to set the password unless the journal shows this very

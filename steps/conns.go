@@ -334,20 +334,25 @@ func (s *stepConfig) boolean(name string) bool {
 }
 
 // hub returns the name of the hub the hub attribute refers to.
-func (s *stepConfig) hub() string {
-	v, ok := s.get("hub")
+func (s *stepConfig) hub() string { return s.blockRef("hub") }
+
+// blockRef returns the name of the block of kind ("hub" or "pep") that the
+// argument of the same name refers to, with a diagnostic if it refers to
+// anything else.
+func (s *stepConfig) blockRef(kind string) string {
+	v, ok := s.get(kind)
 	if !ok {
 		return ""
 	}
 	t := v.Type()
 	if t.IsObjectType() && t.HasAttribute("kind") && t.HasAttribute("name") {
-		kind, name := v.GetAttr("kind"), v.GetAttr("name")
-		if kind.Type() == cty.String && name.Type() == cty.String && !kind.IsNull() && !name.IsNull() && kind.AsString() == "hub" {
+		k, name := v.GetAttr("kind"), v.GetAttr("name")
+		if k.Type() == cty.String && name.Type() == cty.String && !k.IsNull() && !name.IsNull() && k.AsString() == kind {
 			return name.AsString()
 		}
 	}
-	s.errorf("hub", "Invalid hub reference",
-		"The argument \"hub\" must name a hub block, such as hub.east; here it is a value of type %s.", t.FriendlyName())
+	s.errorf(kind, "Invalid "+kind+" reference",
+		"The argument %q must name a %s block, such as %s.east; here it is a value of type %s.", kind, kind, kind, t.FriendlyName())
 	return ""
 }
 
