@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -103,5 +102,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-var _ = strings.TrimSpace

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -112,5 +113,5 @@ func itoaNonZero(i int) string {
 	if i == 0 {
 		return ""
 	}
-	return itoa(i)
+	return strconv.Itoa(i)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -249,5 +248,3 @@ func (s *session) fingerprint() func([]byte) string {
 	key := s.stepKey()
 	return func(b []byte) string { return executor.Fingerprint(key, b) }
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

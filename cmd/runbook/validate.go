@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-
-	"github.com/hashicorp/hcl/v2"
 )
 
 func runValidate(e *env, args []string) int {
@@ -31,5 +29,3 @@ func runValidate(e *env, args []string) int {
 		len(rb.Steps), len(rb.Hubs), len(rb.PEPs), len(rb.Windows), len(rb.Policies))
 	return exitOK
 }
-
-var _ hcl.Diagnostics
