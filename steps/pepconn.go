@@ -188,6 +188,10 @@ func (c PEPConns) Connect(ctx context.Context, kind, name string) (any, error) {
 // printfLogger adapts a hub.Logger (what ConnOptions carries) to the
 // slog.Logger the PEP client takes: one line per record, without the
 // wall-clock time attribute. nil gives nil (the client then discards).
+// PrintfLogger adapts a hub.Logger to the *slog.Logger the PEP client
+// takes (see printfLogger).
+func PrintfLogger(logf hub.Logger) *slog.Logger { return printfLogger(logf) }
+
 func printfLogger(logf hub.Logger) *slog.Logger {
 	if logf == nil {
 		return nil

@@ -4,14 +4,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
+	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/pep"
 	"github.com/runbook-dev/runbook/steps"
@@ -66,6 +70,8 @@ type session struct {
 	flags  *planFlags
 
 	// The journals beside the runbook, read once per command.
+	logFile *os.File
+
 	listed    bool
 	summaries []journal.RunSummary
 	listErr   error
@@ -109,7 +115,7 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 			return nil, false
 		}
 	}
-	opts := steps.ConnOptions{Clock: s.clock}
+	opts := steps.ConnOptions{Clock: s.clock, Logger: s.logger()}
 	if s.sim != nil {
 		s.sim.redirect(&opts)
 	}
@@ -118,7 +124,8 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 	if s.sim != nil {
 		redirect := s.sim.pepTarget().Override()
 		s.conns = steps.PEPConns{Conns: s.hubs, PEP: steps.NewPEPDialer(rb, steps.PEPOptions{
-			Clock: s.clock,
+			Clock:  s.clock,
+			Logger: steps.PrintfLogger(opts.Logger),
 			Override: func(name string, cfg *pep.Config) {
 				redirect(name, cfg)
 				// The receive timeout detects a dead connection to a real
@@ -133,7 +140,32 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 	return s, true
 }
 
+// logger returns the clients' logger: RUNBOOK_LOG names a file (created
+// 0600, appended to) that receives every request line and warning of the
+// Hub and PEP clients. They never log secrets, bodies or credentials.
+func (s *session) logger() hub.Logger {
+	path := s.e.getenv("RUNBOOK_LOG")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		fmt.Fprintf(s.e.stderr, "Warning: RUNBOOK_LOG: %v; logging nothing\n", err)
+		return nil
+	}
+	s.logFile = f
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(f, "%s %s\n", s.clock.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
+	}
+}
+
 func (s *session) close() {
+	if s.logFile != nil {
+		defer s.logFile.Close()
+	}
 	if s.hubs != nil {
 		s.hubs.Close()
 	}
