@@ -91,6 +91,9 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		return nil, err
 	}
 	s := &simStamp{dir: dir, clock: clock.NewWarp(base, start, pause), pepPW: creds.PEPPassword}
+	// The Hub's TLS and token-signing keys are kept too, so that a command
+	// does not spend a second generating RSA keys.
+	certs.PersistKeys(filepath.Join(dir, "keys"))
 	s.ca, err = certs.LoadOrCreateCA(dir, s.clock)
 	if err != nil {
 		return nil, fmt.Errorf("stamp CA: %w", err)
