@@ -2,6 +2,7 @@ package clock
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -82,12 +83,9 @@ func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context
 		}
 		t.Stop()
 	}()
-	var once bool
+	var once sync.Once
 	return ctx, func() {
-		if !once {
-			once = true
-			close(stop)
-		}
+		once.Do(func() { close(stop) })
 		cancel(context.Canceled)
 	}
 }

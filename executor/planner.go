@@ -283,10 +283,9 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 		return r
 	}
 
-	for i, c := range s.Preconditions {
+	for _, c := range s.Preconditions {
 		res, msg, cdiags := lang.EvalCondition(ectx, c.Condition, c.ErrorMessage)
 		r.diags = append(r.diags, cdiags...)
-		_ = i
 		if res == lang.CheckFailed {
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

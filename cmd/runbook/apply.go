@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -191,10 +190,6 @@ func runApply(e *env, args []string) int {
 		}
 	}()
 
-	var priorRun *journal.Run
-	if prior != nil {
-		priorRun = prior
-	}
 	every := time.Minute
 	if s.sim != nil {
 		// The simulated clock skips ahead: a line every half hour of its
@@ -205,7 +200,7 @@ func runApply(e *env, args []string) int {
 		StillRunningEvery: every,
 		Runbook:           s.rb, Planned: planned, Registry: registry(), Conns: s.conns, Clock: s.clock,
 		Journal: j, Parallelism: f.parallelism, ContinueOnFailure: *onFailure == "continue",
-		Window: window, Prior: priorRun, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
+		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
 	})
 	jerr := j.Close()
 	progress.close()
@@ -348,7 +343,6 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 	if fresh || len(runs) == 0 {
 		return nil, 0, true
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
 	last := runs[len(runs)-1]
 	if last.Status != journal.RunUnfinished && last.Status != journal.RunStopped {
 		return nil, 0, true

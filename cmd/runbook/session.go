@@ -200,10 +200,12 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 	})
 }
 
-// journals lists the runs journalled beside the runbook, once per command.
+// journals lists the runs journalled beside the runbook, oldest first, once
+// per command.
 func (s *session) journals() ([]journal.RunSummary, error) {
 	if !s.listed {
 		s.summaries, s.listErr = journal.List(s.state.runs())
+		sort.Slice(s.summaries, func(i, j int) bool { return s.summaries[i].Started.Before(s.summaries[j].Started) })
 		s.listed = true
 	}
 	return s.summaries, s.listErr
@@ -234,7 +236,6 @@ func (s *session) history() func(string) *executor.History {
 	last := map[string]*executor.History{}
 	runs, err := s.journals()
 	if err == nil {
-		sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
 		for _, r := range runs {
 			if r.Steps.Succeeded == 0 {
 				continue // nothing to learn from it
