@@ -41,6 +41,9 @@ type Options struct {
 type VarArg struct {
 	// Name and Value are set for -var.
 	Name, Value string
+	// Source says where a Name/Value pair came from, for the plan's
+	// inputs ("prompt"); "-var" when empty.
+	Source string
 	// File and Src are set for -var-file: the file's name and content.
 	File string
 	Src  []byte

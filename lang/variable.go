@@ -222,11 +222,15 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 			})
 			continue
 		}
-		val, vdiags := v.parseRaw(arg.Value, "-var "+arg.Name)
+		source := arg.Source
+		if source == "" {
+			source = "-var"
+		}
+		val, vdiags := v.parseRaw(arg.Value, source+" "+arg.Name)
 		diags = append(diags, vdiags...)
 		given[arg.Name] = true
 		if !vdiags.HasErrors() {
-			set(arg.Name, val, "-var", nil)
+			set(arg.Name, val, source, nil)
 		}
 	}
 
@@ -237,12 +241,19 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		case !ok && (opts.Validate || v.invalid || given[name]):
 			val = cty.UnknownVal(v.Type)
 		case !ok:
+			detail := fmt.Sprintf("Variable %q has no default, so it needs a value: set it with -var %s=..., in a -var-file, or with the environment variable %s%s; on a terminal, runbook asks for it.",
+				name, name, EnvVarPrefix, name)
+			if v.Sensitive {
+				// Never suggest -var for a secret: the process list shows
+				// every argument to every user of the machine.
+				detail = fmt.Sprintf("Variable %q is sensitive and has no default, so it needs a value: set the environment variable %s%s, or give it in a -var-file kept out of version control; on a terminal, runbook asks for it with the input hidden.",
+					name, EnvVarPrefix, name)
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "No value for required variable",
-				Detail: fmt.Sprintf("Variable %q has no default, so it needs a value: set it with -var %s=..., in a -var-file, or with the environment variable %s%s.",
-					name, name, EnvVarPrefix, name),
-				Subject: v.DeclRange.Ptr(),
+				Detail:   detail,
+				Subject:  v.DeclRange.Ptr(),
 			})
 			val = cty.UnknownVal(v.Type)
 		case val.IsNull() && !v.Nullable:

@@ -88,6 +88,7 @@ func runApply(e *env, args []string) int {
 		return exitError
 	}
 	defer s.close()
+	s.autoApproved = *autoApprove
 	if saved != nil {
 		if err := s.checkSaved(saved); err != nil {
 			fmt.Fprintf(e.stderr, "Error: %v\n", err)
@@ -112,6 +113,7 @@ func runApply(e *env, args []string) int {
 
 	planned, diags := s.plan(e.ctx)
 	if printDiags(e, s.rb.Files, diags) {
+		s.simulateHint(diags)
 		return exitError
 	}
 	if saved != nil {
@@ -334,6 +336,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 					fmt.Fprintf(s.e.stderr, "Error: run %s cannot be resumed: %v\n", id, err)
 					return nil, exitError, false
 				}
+				fmt.Fprintf(s.e.stdout, "Resuming run %s (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(r.Status)))
 				return run, 0, true
 			}
 		}
@@ -349,7 +352,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 	}
 	run, err := s.journal(last.Path)
 	if err != nil {
-		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with 'runbook runs show %s'; start a new run with -new once the stamp's state is known.\n", last.ID, err, last.ID)
+		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with '%s'; start a new run with -new once the stamp's state is known.\n", last.ID, err, commandLine("runs", "show", last.ID, s.dirArg()))
 		return nil, exitError, false
 	}
 	fmt.Fprintf(s.e.stdout, "Resuming run %s, which did not finish (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(last.Status)))
@@ -490,24 +493,12 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 	}
 	fmt.Fprintf(e.stdout, "Journal: %s\n", filepath.Join(s.state.runs(), runID+".jsonl"))
 	if res.Status == journal.Stopped {
-		fmt.Fprintf(e.stdout, "To resume: runbook apply %s -resume %s\n", resumeTarget(s), runID)
+		fmt.Fprintf(e.stdout, "To resume: %s\n", commandLine(append(append([]string{"apply"}, s.hintFlags(true)...), "-resume", runID, s.dirArg())...))
 		if counts[executor.OutcomeDetached] > 0 {
 			fmt.Fprintln(e.stdout, "Detached steps were NOT stopped: their remote operations may still be running on the stamp; resuming re-attaches to them.")
 		}
 	}
 	return exitFor(res)
-}
-
-func resumeTarget(s *session) string {
-	extra := ""
-	if s.sim != nil {
-		extra = "-simulate "
-	}
-	t := s.target
-	if t == "" {
-		t = "."
-	}
-	return extra + t
 }
 
 func exitFor(res *executor.ApplyResult) int {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,15 +10,18 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/agext/levenshtein"
 	"golang.org/x/term"
 )
 
-// Exit codes, as Terraform's: 0 success, 1 an error in the input or at run
-// time, 2 a usage error. plan -detailed-exitcode adds 2 for "changes".
+// Exit codes, as Terraform's: 0 success, 1 any error. A usage error exits 1
+// too, so that plan -detailed-exitcode's 2 means only "changes present": a
+// CI job never takes a mistyped flag for a plan with changes.
 const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = exitError
+	exitChanges = 2
 )
 
 // env is everything a command may touch of the process, so that tests can
@@ -119,14 +121,48 @@ func run(e *env) int {
 	case "v", "version":
 		return runVersion(e, e.args[1:])
 	}
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(e, e.args[1:])
-		}
+	if c, ok := findCommand(name); ok {
+		return c.run(e, e.args[1:])
 	}
-	fmt.Fprintf(e.stderr, "runbook: unknown command %q\n\n", e.args[0])
+	fmt.Fprintf(e.stderr, "runbook: unknown command %q.%s\n\n", e.args[0], didYouMean(name, commandNames()))
 	usage(e.stderr)
 	return exitUsage
+}
+
+// findCommand returns the command called name.
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// commandNames returns the names of the commands a user may type.
+func commandNames() []string {
+	var names []string
+	for _, c := range commands() {
+		if !c.hidden {
+			names = append(names, c.name)
+		}
+	}
+	return names
+}
+
+// didYouMean returns " Did you mean "x"?" for the closest of names to s, or
+// "" when none is close, as lang's diagnostics do for references.
+func didYouMean(s string, names []string) string {
+	best, bestDist := "", 3
+	for _, n := range names {
+		if d := levenshtein.Distance(s, n, nil); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func usage(w io.Writer) {
@@ -138,7 +174,9 @@ func usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 		}
 	}
-	fmt.Fprint(w, "\nRun 'runbook help <command>' for a command's flags.\n")
+	fmt.Fprint(w, "\nFlags may come before or after a command's arguments.\n"+
+		"Exit status: 0 success, 1 any error (plan -detailed-exitcode: 2 changes present).\n"+
+		"Run 'runbook help <command>' for a command's flags.\n")
 }
 
 func runHelp(e *env, args []string) int {
@@ -146,13 +184,20 @@ func runHelp(e *env, args []string) int {
 		usage(e.stdout)
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name == args[0] && c.name != "help" {
-			return c.run(e, []string{"-h"})
-		}
+	if c, ok := findCommand(args[0]); ok && c.name != "help" {
+		return c.run(e, []string{"-h"})
 	}
-	fmt.Fprintf(e.stderr, "runbook help: unknown command %q\n", args[0])
+	fmt.Fprintf(e.stderr, "runbook help: unknown command %q.%s\n", args[0], didYouMean(args[0], commandNames()))
 	return exitUsage
+}
+
+// exitCodes says, per command, what its exit status means; -h prints it.
+var exitCodes = map[string]string{
+	"plan":     "0 the plan was made (with -detailed-exitcode: and has no changes),\n  1 an error (usage errors too), 2 with -detailed-exitcode only: the plan has changes",
+	"apply":    "0 every step succeeded or had nothing to do, 1 an error, a failed,\n  skipped or stopped step, or approval refused",
+	"fmt":      "0 formatted (or, with -check, nothing to change), 1 an error or, with -check,\n  a file that is not formatted",
+	"runs":     "0 success, 1 an error or a journal whose hash chain is broken",
+	"validate": "0 the runbook is valid, 1 it is not, or a usage error",
 }
 
 // newFlagSet returns a flag set for a subcommand whose usage text goes to
@@ -161,27 +206,88 @@ func newFlagSet(e *env, name, argsUsage, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: runbook %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, summary)
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: runbook %s [flags] %s\n\n%s\n", name, argsUsage, summary)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(w, "\nFlags (before or after the arguments):\n")
+			fs.PrintDefaults()
+		}
+		codes := exitCodes[name]
+		if codes == "" {
+			codes = "0 success, 1 an error"
+		}
+		fmt.Fprintf(w, "\nExit status:\n  %s\n", codes)
 	}
 	return fs
 }
 
-// parseFlags parses args; it returns an exit code and false when the command
-// must stop (help was asked for, or the flags are wrong).
+// parseFlags parses args, flags before, between and after the positional
+// arguments (as Terraform and most CLIs accept them; "--" ends the flags).
+// Afterwards fs.Args() holds the positional arguments in order. It returns
+// an exit code and false when the command must stop (help was asked for, or
+// the flags are wrong).
 func parseFlags(fs *flag.FlagSet, e *env, args []string) (int, bool) {
 	for _, a := range args {
+		if a == "--" {
+			break
+		}
 		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
 			fs.SetOutput(e.stdout)
 			fs.Usage()
 			return exitOK, false
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook %s: %v%s\n", fs.Name(), err, flagSuggestion(fs, err))
+		fmt.Fprintf(e.stderr, "Run '%s' for its flags.\n", commandLine(fs.Name(), "-h"))
 		return exitUsage, false
 	}
+	// Parse stops at "--" and keeps what follows as the arguments; the
+	// flags already set keep their values.
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
+		panic(err) // unreachable: nothing after "--" is a flag
+	}
 	return exitOK, true
+}
+
+// parseInterspersed parses the flags in args wherever they are and returns
+// the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // errors are reported by the caller, with a suggestion
+	defer fs.SetOutput(out)
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagSuggestion returns a " Did you mean" for an undefined flag.
+func flagSuggestion(fs *flag.FlagSet, err error) string {
+	const undefined = "flag provided but not defined: -"
+	msg := err.Error()
+	if !strings.HasPrefix(msg, undefined) {
+		return ""
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	name := strings.TrimLeft(strings.TrimPrefix(msg, undefined), "-")
+	if s := didYouMean(name, names); s != "" {
+		return strings.Replace(s, `"`, `"-`, 1)
+	}
+	return ""
 }

@@ -90,7 +90,8 @@ func runFmt(e *env, args []string) int {
 		return exitError
 	}
 	if *check && changed > 0 {
-		fmt.Fprintf(e.stderr, "%d %s not formatted; run 'runbook fmt' to fix %s.\n", changed, plural(changed, "file is", "files are"), plural(changed, "it", "them"))
+		fmt.Fprintf(e.stderr, "%d %s not formatted; run '%s' to fix %s.\n", changed, plural(changed, "file is", "files are"),
+			commandLine(append([]string{"fmt"}, fs.Args()...)...), plural(changed, "it", "them"))
 		return exitError
 	}
 	return exitOK

@@ -39,6 +39,7 @@ func runPlan(e *env, args []string) int {
 	defer s.close()
 	p, diags := s.plan(e.ctx)
 	if printDiags(e, s.rb.Files, diags) {
+		s.simulateHint(diags)
 		return exitError
 	}
 	p.ExpiresAt = p.CreatedAt.Add(*ttl)
@@ -56,12 +57,12 @@ func runPlan(e *env, args []string) int {
 			return exitError
 		}
 		if !*asJSON && !*asMarkdown {
-			fmt.Fprintf(e.stdout, "\nSaved the plan to %s (valid until %s). Apply it with:\n  runbook apply %s\n",
-				*out, p.ExpiresAt.UTC().Format(time.RFC3339), *out)
+			fmt.Fprintf(e.stdout, "\nSaved the plan to %s (valid until %s). Apply it with:\n  %s\n",
+				*out, p.ExpiresAt.UTC().Format(time.RFC3339), commandLine(append(append([]string{"apply"}, s.hintFlags(false)...), *out)...))
 		}
 	}
 	if *detailed && p.HasChanges() {
-		return 2
+		return exitChanges
 	}
 	return exitOK
 }

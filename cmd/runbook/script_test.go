@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +64,8 @@ func TestScripts(t *testing.T) {
 			"truncate":        cmdTruncate,
 			"replace-in-runs": cmdReplaceInRuns,
 			"loadenv":         cmdLoadEnv,
+			"runprinted":      cmdRunPrinted,
+			"status":          cmdStatus,
 		},
 	})
 }
@@ -247,5 +252,114 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
 			ts.Setenv(k, v)
 		}
+	}
+}
+
+// runprinted [stdout|stderr|FILE] PREFIX runs the runbook command that the
+// last command printed after PREFIX (on stdout unless another is named: a
+// file where an earlier output was copied), exactly
+// as printed: how the scripts prove that every command runbook tells the
+// user to run works. The command ends at the end of the line (or of the
+// next, when PREFIX ends its line), or where a quote that it did not open
+// closes it ("run 'runbook fmt rb' to fix").
+func cmdRunPrinted(ts *testscript.TestScript, neg bool, args []string) {
+	stream := "stdout"
+	if len(args) == 2 {
+		stream, args = args[0], args[1:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: runprinted [stdout|stderr|FILE] PREFIX")
+	}
+	text := ts.ReadFile(stream)
+	i := strings.Index(text, args[0])
+	if i < 0 {
+		ts.Fatalf("%s holds no %q", stream, args[0])
+	}
+	line, next, _ := strings.Cut(text[i+len(args[0]):], "\n")
+	if strings.TrimSpace(line) == "" {
+		line, _, _ = strings.Cut(next, "\n") // the command is on a line of its own
+	}
+	words, err := splitPrinted(strings.TrimSpace(line))
+	if err != nil {
+		ts.Fatalf("%q: %v", line, err)
+	}
+	if len(words) == 0 || words[0] != "runbook" {
+		ts.Fatalf("%q is not a runbook command", line)
+	}
+	ts.Logf("running the printed command: %s", strings.Join(words, " "))
+	err = ts.Exec("runbook", words[1:]...)
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("the printed command succeeded")
+	case !neg && err != nil:
+		ts.Fatalf("the printed command failed: %v", err)
+	}
+}
+
+// splitPrinted splits a printed command into words as a POSIX shell would
+// for the quoting commandLine produces.
+func splitPrinted(s string) ([]string, error) {
+	var words []string
+	for s != "" {
+		s = strings.TrimLeft(s, " ")
+		if s == "" {
+			break
+		}
+		if s[0] == '\'' {
+			var w strings.Builder
+			for {
+				end := strings.IndexByte(s[1:], '\'')
+				if end < 0 {
+					return nil, fmt.Errorf("unterminated quote")
+				}
+				w.WriteString(s[1 : 1+end])
+				s = s[2+end:]
+				if strings.HasPrefix(s, `\''`) {
+					w.WriteByte('\'')
+					s = s[2:]
+					continue
+				}
+				break
+			}
+			words = append(words, w.String())
+			continue
+		}
+		end := strings.IndexByte(s, ' ')
+		if end < 0 {
+			end = len(s)
+		}
+		w := s[:end]
+		s = s[end:]
+		if q := strings.IndexByte(w, '\''); q >= 0 {
+			// A quote the command did not open closes it.
+			if q > 0 {
+				words = append(words, w[:q])
+			}
+			break
+		}
+		words = append(words, w)
+	}
+	return words, nil
+}
+
+// status N ARGS... runs runbook with ARGS and checks that it exits with
+// status N, on every platform (no shell needed).
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: status N ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec("runbook", args[1:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("runbook: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("runbook exited %d, want %d", got, want)
 	}
 }

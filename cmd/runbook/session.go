@@ -68,6 +68,9 @@ type session struct {
 	hubs   *steps.Conns
 	sim    *simStamp
 	flags  *planFlags
+	// autoApproved says that apply ran with -auto-approve, which the
+	// printed resume command then carries.
+	autoApproved bool
 
 	// The journals beside the runbook, read once per command.
 	logFile *os.File
@@ -96,6 +99,14 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 		vars = &varFlags{args: append(append([]lang.VarArg{}, extraVars...), f.vars.args...), errs: f.vars.errs}
 	}
 	rb, diags := loadRunbook(e, target, loadOptions{vars: vars, planTime: s.clock.Now()})
+	if answers, asked, err := promptMissing(e, rb, diags); err != nil {
+		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		s.close()
+		return nil, false
+	} else if asked {
+		vars = &varFlags{args: append(append([]lang.VarArg{}, vars.args...), answers...), errs: vars.errs}
+		rb, diags = loadRunbook(e, target, loadOptions{vars: vars, planTime: s.clock.Now()})
+	}
 	s.rb = rb
 	if printDiags(e, rb.Files, diags) {
 		s.close()

@@ -25,7 +25,13 @@ func runValidate(e *env, args []string) int {
 	if printDiags(e, rb.Files, diags) {
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "The runbook is valid: %d steps, %d hubs, %d peps, %d windows, %d policies.\n",
-		len(rb.Steps), len(rb.Hubs), len(rb.PEPs), len(rb.Windows), len(rb.Policies))
+	fmt.Fprintf(e.stdout, "The runbook is valid: %s, %s, %s, %s, %s.\n",
+		count(len(rb.Steps), "step", "steps"), count(len(rb.Hubs), "hub", "hubs"), count(len(rb.PEPs), "pep", "peps"),
+		count(len(rb.Windows), "window", "windows"), count(len(rb.Policies), "policy", "policies"))
 	return exitOK
+}
+
+// count returns "1 step" or "n steps".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }

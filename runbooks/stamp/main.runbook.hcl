@@ -8,6 +8,10 @@
 #
 #   runbook plan  -simulate runbooks/stamp
 #   runbook apply -simulate -auto-approve runbooks/stamp
+#
+# On a terminal, runbook asks for the four secrets (input hidden); elsewhere
+# set RUNBOOK_VAR_pfx_password, RUNBOOK_VAR_client_secret,
+# RUNBOOK_VAR_bmc_password and RUNBOOK_VAR_pep_password.
 
 runbook {
   description = "Quarterly secret rotation of stamp local"
