@@ -39,21 +39,41 @@ func TestCreatePipelineRoundTrip(t *testing.T) {
 }
 
 func TestCreatePipelineExtraCmds(t *testing.T) {
-	// A second statement travels in ExtraCmds; the parser surfaces it so a
-	// constrained endpoint can refuse it.
-	o := CreatePipeline{Commands: []Command{{Cmd: "Get-Command"}}}.Object()
-	extra := CreatePipeline{Commands: []Command{{Cmd: "Remove-Item"}}}.Object().Obj("PowerShell")
-	o.Obj("PowerShell").Set("ExtraCmds", &Object{ListTag: "LST", List: []any{extra}})
-	got, err := ParseCreatePipeline(roundTrip(t, o))
-	if err != nil {
-		t.Fatal(err)
+	// "Get-Command -Name x | Select-Object; Remove-Item" as PowerShell and
+	// pypsrp write it (§2.2.3.11): ExtraCmds lists every statement, the
+	// first included, and Cmds repeats the first statement.
+	stmt := func(cmds ...Command) *Object {
+		return CreatePipeline{Commands: cmds}.Object().Obj("PowerShell").Obj("Cmds")
 	}
-	var names []string
-	for _, c := range got.Commands {
-		names = append(names, c.Cmd)
+	first := stmt(Command{Cmd: "Get-Command", Args: []Argument{{Name: "Name", Value: "x"}}}, Command{Cmd: "Select-Object"})
+	second := stmt(Command{Cmd: "Remove-Item"})
+	windows := CreatePipeline{}.Object()
+	windows.Obj("PowerShell").Set("Cmds", first).Set("ExtraCmds", &Object{ListTag: "LST", List: []any{
+		&Object{Members: []Property{{"Cmds", first}}},
+		&Object{Members: []Property{{"Cmds", second}}},
+	}})
+	want := CreatePipeline{Commands: []Command{
+		{Cmd: "Get-Command", Args: []Argument{{Name: "Name", Value: "x"}}},
+		{Cmd: "Select-Object", EndOfStatement: true},
+		{Cmd: "Remove-Item"},
+	}}
+	tests := map[string]*Object{
+		"as Windows sends it": windows,
+		"our encoding":        want.Object(),
 	}
-	if diff := cmp.Diff([]string{"Get-Command", "Remove-Item"}, names); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
+	for name, o := range tests {
+		got, err := ParseCreatePipeline(roundTrip(t, o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	// One statement: no ExtraCmds on the wire, as PowerShell writes it.
+	one := CreatePipeline{Commands: []Command{{Cmd: "Get-Command"}}}.Object()
+	if v, _ := one.Obj("PowerShell").Get("ExtraCmds"); v != nil {
+		t.Errorf("ExtraCmds = %v for one statement, want <Nil>", v)
 	}
 }
 
@@ -135,7 +155,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if got := ParseInformationalRecord(roundTrip(t, InformationalRecordObject("System.Management.Automation.WarningRecord", "careful"))); got != "careful" {
 		t.Errorf("warning %q", got)
 	}
-	if got := ParseInformationRecord(roundTrip(t, InformationRecordObject("hello", "Start-SecretRotation"))); got != "hello" {
+	if got := ParseInformationRecord(roundTrip(t, InformationRecord{MessageData: "hello", Source: "Start-SecretRotation"}.Object())); got != "hello" {
 		t.Errorf("information %q", got)
 	}
 	hostMsg := &Object{Members: []Property{{"MessageData", &Object{ToString: "from Write-Host", Props: []Property{{"Message", "from Write-Host"}}}}}}

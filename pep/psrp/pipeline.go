@@ -12,6 +12,10 @@ type Command struct {
 	Cmd      string
 	IsScript bool
 	Args     []Argument
+	// EndOfStatement is true when the command ends a statement and another
+	// statement follows ("a | b; c" sets it on b): statements travel as
+	// ExtraCmds, pipelines within one statement as Cmds.
+	EndOfStatement bool
 }
 
 // Argument is one parameter of a command (§2.2.3.13). An empty Name is a
@@ -43,8 +47,59 @@ func mergeNone() *Object { return Enum(TypePipelineResultTypes, "None", 0) }
 // singular names on the wire, although the specification's prose says
 // MergeMyResults).
 func (p CreatePipeline) Object() *Object {
-	cmds := make([]any, 0, len(p.Commands))
+	statements := p.statements()
+	var extra any
+	if len(statements) > 1 {
+		// §2.2.3.11 as PowerShell writes it: ExtraCmds lists every
+		// statement, the first included, and Cmds repeats the first.
+		list := make([]any, 0, len(statements))
+		for _, st := range statements {
+			list = append(list, &Object{Members: []Property{{"Cmds", commandList(st)}}})
+		}
+		extra = &Object{TypeNames: listOfPSObject, ListTag: "LST", List: list}
+	}
+	var first []Command
+	if len(statements) > 0 {
+		first = statements[0]
+	}
+	return &Object{Members: []Property{
+		{"NoInput", p.NoInput},
+		{"ApartmentState", Enum(TypeApartmentState, "Unknown", 2)},
+		{"RemoteStreamOptions", Enum(TypeRemoteStreamOptions, "AddInvocationInfo", 15)},
+		{"AddToHistory", p.AddToHistory},
+		{"HostInfo", HostInfo()},
+		{"PowerShell", &Object{Members: []Property{
+			{"IsNested", false},
+			{"ExtraCmds", extra},
+			{"Cmds", commandList(first)},
+			{"History", nil},
+			{"RedirectShellErrorOutputPipe", false},
+		}}},
+		{"IsNested", false},
+	}}
+}
+
+// statements splits the commands at EndOfStatement.
+func (p CreatePipeline) statements() [][]Command {
+	var out [][]Command
+	var cur []Command
 	for _, c := range p.Commands {
+		cur = append(cur, c)
+		if c.EndOfStatement {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 || len(out) == 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// commandList serializes the commands of one statement.
+func commandList(st []Command) *Object {
+	cmds := make([]any, 0, len(st))
+	for _, c := range st {
 		args := make([]any, 0, len(c.Args))
 		for _, a := range c.Args {
 			var name any
@@ -68,26 +123,16 @@ func (p CreatePipeline) Object() *Object {
 			{"MergeInformation", mergeNone()},
 		}})
 	}
-	return &Object{Members: []Property{
-		{"NoInput", p.NoInput},
-		{"ApartmentState", Enum(TypeApartmentState, "Unknown", 2)},
-		{"RemoteStreamOptions", Enum(TypeRemoteStreamOptions, "AddInvocationInfo", 15)},
-		{"AddToHistory", p.AddToHistory},
-		{"HostInfo", HostInfo()},
-		{"PowerShell", &Object{Members: []Property{
-			{"IsNested", false},
-			{"ExtraCmds", nil},
-			{"Cmds", &Object{TypeNames: listOfPSObject, ListTag: "LST", List: cmds}},
-			{"History", nil},
-			{"RedirectShellErrorOutputPipe", false},
-		}}},
-		{"IsNested", false},
-	}}
+	return &Object{TypeNames: listOfPSObject, ListTag: "LST", List: cmds}
 }
 
-// ParseCreatePipeline reads a CREATE_PIPELINE message's data. Commands
-// chained through ExtraCmds (statements after the first, protocol 2.2+) are
-// appended, so a server can see that more than one command was sent.
+// ParseCreatePipeline reads a CREATE_PIPELINE message's data. A PowerShell
+// with several statements (protocol 2.2+) lists all of them in ExtraCmds,
+// the first included, and repeats the first in Cmds; ExtraCmds then is the
+// whole pipeline and Cmds is not read again. Without ExtraCmds, Cmds is the
+// one statement. Every command but the last of a statement followed by
+// another has EndOfStatement set, so a server sees each command once and in
+// order.
 func ParseCreatePipeline(v any) (CreatePipeline, error) {
 	o, ok := v.(*Object)
 	if !ok {
@@ -98,20 +143,28 @@ func ParseCreatePipeline(v any) (CreatePipeline, error) {
 		return CreatePipeline{}, errors.New("psrp: CREATE_PIPELINE without a PowerShell property")
 	}
 	p := CreatePipeline{NoInput: o.Bool("NoInput"), AddToHistory: o.Bool("AddToHistory")}
-	cmds, err := parseCommands(ps.Obj("Cmds"))
-	if err != nil {
+	extra := ps.Obj("ExtraCmds")
+	if extra == nil || len(extra.List) == 0 {
+		cmds, err := parseCommands(ps.Obj("Cmds"))
+		p.Commands = cmds
 		return p, err
 	}
-	p.Commands = cmds
-	if extra := ps.Obj("ExtraCmds"); extra != nil {
-		for _, st := range extra.List {
-			so, _ := st.(*Object)
-			more, err := parseCommands(so.Obj("Cmds"))
-			if err != nil {
-				return p, err
-			}
-			p.Commands = append(p.Commands, more...)
+	for i, st := range extra.List {
+		so, ok := st.(*Object)
+		if !ok {
+			return p, fmt.Errorf("psrp: CREATE_PIPELINE statement %d is not an object", i)
 		}
+		cmds, err := parseCommands(so.Obj("Cmds"))
+		if err != nil {
+			return p, err
+		}
+		if len(cmds) == 0 {
+			return p, fmt.Errorf("psrp: CREATE_PIPELINE statement %d has no command", i)
+		}
+		if i < len(extra.List)-1 {
+			cmds[len(cmds)-1].EndOfStatement = true
+		}
+		p.Commands = append(p.Commands, cmds...)
 	}
 	return p, nil
 }

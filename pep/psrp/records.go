@@ -3,6 +3,7 @@ package psrp
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrorCategory is System.Management.Automation.ErrorCategory.
@@ -272,18 +273,48 @@ func ParseInformationalRecord(v any) string {
 	return ""
 }
 
-// InformationRecordObject returns the content of an INFORMATION_RECORD
-// (§2.2.2.26) carrying a plain message, as Write-Information writes one.
-func InformationRecordObject(message, source string) *Object {
-	return &Object{
+// InformationRecord is the content of an INFORMATION_RECORD (§2.2.2.26,
+// §2.2.5.1.26) as a Windows PowerShell 5.1 server writes it: every property
+// below is on the wire, and clients such as pypsrp refuse a record that lacks
+// one of them.
+type InformationRecord struct {
+	// MessageData is the message: a string, as Write-Information writes it.
+	MessageData any
+	// Source is the command that wrote the record.
+	Source        string
+	TimeGenerated time.Time
+	Tags          []string
+	// User is the account the command ran as; Computer the host's name.
+	User, Computer string
+	ProcessID      uint32
+	// NativeThreadID and ManagedThreadID name the writing thread.
+	NativeThreadID, ManagedThreadID uint32
+}
+
+// Object returns r in its serialized form.
+func (r InformationRecord) Object() *Object {
+	tags := make([]any, len(r.Tags))
+	for i, t := range r.Tags {
+		tags[i] = t
+	}
+	o := &Object{
 		TypeNames: []string{"System.Management.Automation.InformationRecord", "System.Object"},
-		ToString:  message,
 		Members: []Property{
-			{"MessageData", message},
-			{"Source", source},
-			{"Tags", &Object{TypeNames: []string{"System.Collections.Generic.List`1[[System.String, mscorlib, Version=4.0.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object"}, ListTag: "LST", List: []any{}}},
+			{"MessageData", r.MessageData},
+			{"Source", r.Source},
+			{"TimeGenerated", r.TimeGenerated},
+			{"Tags", &Object{TypeNames: []string{"System.Collections.Generic.List`1[[System.String, mscorlib, Version=4.0.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object"}, ListTag: "LST", List: tags}},
+			{"User", r.User},
+			{"Computer", r.Computer},
+			{"ProcessId", r.ProcessID},
+			{"NativeThreadId", r.NativeThreadID},
+			{"ManagedThreadId", r.ManagedThreadID},
 		},
 	}
+	if s, ok := r.MessageData.(string); ok {
+		o.ToString = s
+	}
+	return o
 }
 
 // ParseInformationRecord returns the message of an INFORMATION_RECORD: the

@@ -107,7 +107,9 @@ func getCommand(c *call) error {
 			continue
 		}
 		c.output(&psrp.Object{
-			TypeNames: []string{"Deserialized.System.Management.Automation.FunctionInfo", "Deserialized.System.Management.Automation.CommandInfo", "Deserialized.System.Object"},
+			// The server writes a live FunctionInfo; "Deserialized." is
+			// what the client's deserializer adds, never on the wire.
+			TypeNames: []string{"System.Management.Automation.FunctionInfo", "System.Management.Automation.CommandInfo", "System.Object"},
 			ToString:  cmd.name,
 			Props: []psrp.Property{
 				{Name: "Name", Value: cmd.name},

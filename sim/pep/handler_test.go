@@ -46,16 +46,11 @@ func TestCreateRejects(t *testing.T) {
 		creation []byte
 		want     string
 	}{
-		"shell id is not a GUID":   {shellID: "cmd-1", creation: creation(t, rpid, capability, initPool), want: "must be the RunspacePool GUID"},
-		"message for another pool": {shellID: rpid.Upper(), creation: creation(t, rpid, other, initPool), want: "not addressed to RunspacePool"},
-		"protocol too old":         {shellID: rpid.Upper(), creation: creation(t, rpid, old, initPool), want: "too old"},
-		"init before capability":   {shellID: rpid.Upper(), creation: creation(t, rpid, initPool), want: "before SESSION_CAPABILITY"},
-		"not fragments":            {shellID: rpid.Upper(), creation: []byte("hello"), want: "Bad PowerShell remoting data"},
-		"RPID in the wrong byte order": { // the GUID as RFC 4122 bytes instead of .NET's
-			shellID:  psrp.GUIDFromDotNetBytes(rpid[:]).Upper(),
-			creation: creation(t, rpid, capability, initPool),
-			want:     "not addressed to RunspacePool",
-		},
+		"messages for two pools": {shellID: rpid.Upper(), creation: creation(t, rpid, other, initPool), want: "not addressed to RunspacePool"},
+		"nil RPID":               {shellID: rpid.Upper(), creation: creation(t, psrp.NilGUID, capability, initPool), want: "not addressed to RunspacePool"},
+		"protocol too old":       {shellID: rpid.Upper(), creation: creation(t, rpid, old, initPool), want: "too old"},
+		"init before capability": {shellID: rpid.Upper(), creation: creation(t, rpid, initPool), want: "before SESSION_CAPABILITY"},
+		"not fragments":          {shellID: rpid.Upper(), creation: []byte("hello"), want: "Bad PowerShell remoting data"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

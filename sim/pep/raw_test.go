@@ -42,6 +42,16 @@ func startRaw(t *testing.T, cfg Config) (*Endpoint, *raw) {
 
 func openRaw(t *testing.T, ep *Endpoint) *raw {
 	t.Helper()
+	r := dialRaw(t, ep, "")
+	r.poolUntil(psrp.MsgRunspacePoolState)
+	return r
+}
+
+// dialRaw creates the shell with a new pool id in the creationXml and, as
+// the ShellId, shellID ("": the pool id, as PowerShell does; "-": none, so
+// that the server chooses) without reading the pool's output.
+func dialRaw(t *testing.T, ep *Endpoint, shellID string) *raw {
+	t.Helper()
 	ctx := context.Background()
 	c, err := wsman.New(ctx, wsman.Config{Host: ep.WSMan.Host(), Port: ep.WSMan.Port(), Auth: wsman.AuthBasic, Username: rawUser, Password: rawPass})
 	if err != nil {
@@ -54,15 +64,20 @@ func openRaw(t *testing.T, ep *Endpoint) *raw {
 	}
 	frags := append(r.message(psrp.MsgSessionCapability, psrp.NilGUID, psrp.DefaultCapability.Object()),
 		r.message(psrp.MsgInitRunspacePool, psrp.NilGUID, psrp.InitPool{MinRunspaces: 1, MaxRunspaces: 1}.Object())...)
+	switch shellID {
+	case "":
+		shellID = r.rpid.Upper()
+	case "-":
+		shellID = ""
+	}
 	r.sh, err = c.CreateShell(ctx, wsman.ShellOptions{
-		ResourceURI: ep.ResourceURI(), ShellID: r.rpid.Upper(),
+		ResourceURI: ep.ResourceURI(), ShellID: shellID,
 		InputStreams: []string{"stdin", "pr"}, OutputStreams: []string{"stdout"},
 		CreationXML: psrp.Pack(frags, 1<<20)[0],
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.poolUntil(psrp.MsgRunspacePoolState)
 	return r
 }
 
@@ -137,19 +152,26 @@ func (r *raw) exchangeKeys() {
 
 // rawResult is what a pipeline sent back.
 type rawResult struct {
-	output []any
-	errors []psrp.ErrorRecord
-	info   []string
-	state  psrp.PipelineState
+	output   []any
+	errors   []psrp.ErrorRecord
+	info     []string
+	infoObjs []*psrp.Object // the INFORMATION_RECORD objects as sent
+	state    psrp.PipelineState
 }
 
 // run sends cp as a new pipeline and reads it to the end.
 func (r *raw) run(cp psrp.CreatePipeline) rawResult {
 	r.t.Helper()
-	ctx := context.Background()
 	pid, _ := psrp.NewGUID(nil)
+	return r.runAs(pid, pid.Upper(), cp)
+}
+
+// runAs runs cp as pipeline pid under the CommandId commandID.
+func (r *raw) runAs(pid psrp.GUID, commandID string, cp psrp.CreatePipeline) rawResult {
+	r.t.Helper()
+	ctx := context.Background()
 	payloads := psrp.Pack(r.message(psrp.MsgCreatePipeline, pid, cp.Object()), 1<<20)
-	id, err := r.sh.Command(ctx, wsman.CommandOptions{CommandID: pid.Upper(), Arguments: []string{base64.StdEncoding.EncodeToString(payloads[0])}})
+	id, err := r.sh.Command(ctx, wsman.CommandOptions{CommandID: commandID, Arguments: []string{base64.StdEncoding.EncodeToString(payloads[0])}})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -182,6 +204,8 @@ func (r *raw) run(cp psrp.CreatePipeline) rawResult {
 					res.errors = append(res.errors, psrp.ParseErrorRecord(v.(*psrp.Object)))
 				case psrp.MsgInformationRecord:
 					res.info = append(res.info, psrp.ParseInformationRecord(v))
+					o, _ := v.(*psrp.Object)
+					res.infoObjs = append(res.infoObjs, o)
 				case psrp.MsgPipelineState:
 					if res.state, err = psrp.ParsePipelineState(v); err != nil {
 						r.t.Fatal(err)

@@ -45,8 +45,20 @@ func (c *call) output(v any) {
 
 func (c *call) progress(r psrp.ProgressRecord) { c.emit(psrp.MsgProgressRecord, r.Object()) }
 
+// The process and thread ids the simulated endpoint's records carry; a
+// real PEP reports its wsmprovhost.exe.
+const (
+	simProcessID     = 4712
+	simNativeThread  = 5236
+	simManagedThread = 31
+)
+
 func (c *call) info(msg string) {
-	c.emit(psrp.MsgInformationRecord, psrp.InformationRecordObject(msg, c.cmd.name))
+	c.emit(psrp.MsgInformationRecord, psrp.InformationRecord{
+		MessageData: msg, Source: c.cmd.name, TimeGenerated: c.p.now(),
+		User: c.s.user, Computer: c.p.cfg.ComputerName,
+		ProcessID: simProcessID, NativeThreadID: simNativeThread, ManagedThreadID: simManagedThread,
+	}.Object())
 }
 
 func (c *call) warn(msg string) {
@@ -126,11 +138,18 @@ func (p *PEP) prepare(ctx context.Context, s *session, pl *pipeline, cp psrp.Cre
 	if len(cp.Commands) == 0 {
 		return nil, scriptsNotAllowed("")
 	}
-	var texts []string
-	for _, c := range cp.Commands {
-		texts = append(texts, c.Cmd)
+	var text strings.Builder
+	for i, c := range cp.Commands {
+		text.WriteString(c.Cmd)
+		switch {
+		case i == len(cp.Commands)-1:
+		case c.EndOfStatement:
+			text.WriteString("; ")
+		default:
+			text.WriteString(" | ")
+		}
 	}
-	entry.Command = strings.Join(texts, " | ")
+	entry.Command = text.String()
 	first := cp.Commands[0]
 	if len(cp.Commands) > 1 || first.IsScript || strings.ContainsAny(first.Cmd, forbiddenInName) || first.Cmd == "" {
 		entry.IsScript = true

@@ -17,8 +17,8 @@ var _ wsman.ShellHandler = (*PEP)(nil)
 // session is one RunspacePool: a WS-Management shell of the PEP.
 type session struct {
 	p       *PEP
-	id      string // ShellId as the client sent it
-	rpid    psrp.GUID
+	id      string    // ShellId
+	rpid    psrp.GUID // the RunspacePool id the creationXml's first message names
 	user    string
 	maxFrag int
 
@@ -61,6 +61,9 @@ func (s *session) encode(mt psrp.MessageType, pid psrp.GUID, v any) ([][]byte, e
 		// RPID; Windows does so for SESSION_CAPABILITY.
 		rpid = psrp.NilGUID
 	}
+	// Windows writes a UTF-8 byte-order mark in front of every message's
+	// CLIXML.
+	data = append([]byte{0xEF, 0xBB, 0xBF}, data...)
 	msg, _ := psrp.Message{Destination: psrp.ToClient, Type: mt, RPID: rpid, PID: pid, Data: data}.MarshalBinary()
 	var out [][]byte
 	for _, f := range s.frag.Fragment(msg) {
@@ -95,18 +98,16 @@ func (p *PEP) session(shellID string) (*session, error) {
 }
 
 // Create opens a RunspacePool from the creationXml's SESSION_CAPABILITY and
-// INIT_RUNSPACEPOOL.
+// INIT_RUNSPACEPOOL. The pool's id is the RPID of those messages, as on
+// Windows: PowerShell sends it as the ShellId too, but other clients
+// (pypsrp) and servers that choose the ShellId themselves need not.
 func (p *PEP) Create(ctx context.Context, req *wsman.CreateRequest) error {
-	rpid, err := psrp.ParseGUID(req.ShellID)
-	if err != nil {
-		return invalid("The ShellId %q of a PowerShell session must be the RunspacePool GUID.", req.ShellID)
-	}
 	env := req.MaxEnvelopeSize
 	if env <= 0 {
 		env = 512000
 	}
 	s := &session{
-		p: p, id: req.ShellID, rpid: rpid, user: req.User,
+		p: p, id: req.ShellID, user: req.User,
 		maxFrag: min(psrp.DefaultMaxFragment, (env-4096)*3/4),
 		changed: make(chan struct{}), pipes: map[string]*pipeline{},
 		state: psrp.PoolBeforeOpen,
@@ -141,7 +142,10 @@ func (s *session) feedPool(payload []byte) error {
 		if err != nil {
 			return invalid("Bad PowerShell remoting message: %v", err)
 		}
-		if m.Destination != psrp.ToServer || m.RPID != s.rpid {
+		if s.rpid.IsNil() && s.state == psrp.PoolBeforeOpen {
+			s.rpid = m.RPID
+		}
+		if m.Destination != psrp.ToServer || m.RPID.IsNil() || m.RPID != s.rpid {
 			return invalid("The %v message is not addressed to RunspacePool %s.", m.Type, s.rpid)
 		}
 		if err := s.poolMessage(m); err != nil {
@@ -233,10 +237,6 @@ func (p *PEP) Command(ctx context.Context, req *wsman.CommandRequest) error {
 	if err != nil {
 		return err
 	}
-	pid, err := psrp.ParseGUID(req.CommandID)
-	if err != nil {
-		return invalid("The CommandId %q must be the pipeline GUID.", req.CommandID)
-	}
 	args, err := req.ArgumentData()
 	if err != nil {
 		return invalid("The command arguments are not base64.")
@@ -246,7 +246,7 @@ func (p *PEP) Command(ctx context.Context, req *wsman.CommandRequest) error {
 	if s.state != psrp.PoolOpened {
 		return invalid("The RunspacePool is %v, not Opened.", s.state)
 	}
-	pl := &pipeline{id: req.CommandID, pid: pid}
+	pl := &pipeline{id: req.CommandID}
 	s.pipes[strings.ToUpper(req.CommandID)] = pl
 	for _, a := range args {
 		if err := s.feedPipeline(pl, a); err != nil {
@@ -268,7 +268,12 @@ func (s *session) feedPipeline(pl *pipeline, payload []byte) error {
 		if err != nil {
 			return invalid("Bad PowerShell remoting message: %v", err)
 		}
-		if m.RPID != s.rpid || m.PID != pl.pid {
+		if pl.pid.IsNil() && !pl.started {
+			// The pipeline's id is the PID of its CREATE_PIPELINE; PowerShell
+			// also sends it as the CommandId, which Windows does not require.
+			pl.pid = m.PID
+		}
+		if m.RPID != s.rpid || m.PID.IsNil() || m.PID != pl.pid {
 			return invalid("The %v message is not addressed to pipeline %s.", m.Type, pl.pid)
 		}
 		switch m.Type {
@@ -330,8 +335,8 @@ func (p *PEP) Send(ctx context.Context, req *wsman.SendRequest) error {
 }
 
 // takeFragments removes whole fragments from q up to max bytes (at least
-// one).
-func takeFragments(q *[][]byte, max int) []wsman.Stream {
+// one); with oneMessage it stops after the fragment that ends a message.
+func takeFragments(q *[][]byte, max int, oneMessage bool) []wsman.Stream {
 	var out []wsman.Stream
 	n := 0
 	for len(*q) > 0 {
@@ -342,8 +347,18 @@ func takeFragments(q *[][]byte, max int) []wsman.Stream {
 		out = append(out, wsman.Stream{Name: "stdout", Data: f})
 		n += len(f)
 		*q = (*q)[1:]
+		if oneMessage && fragmentEnds(f) {
+			break
+		}
 	}
 	return out
+}
+
+// fragmentEnds reports whether an encoded fragment is the last of its
+// message.
+func fragmentEnds(b []byte) bool {
+	f, _, err := psrp.ParseFragment(b)
+	return err == nil && f.End
 }
 
 // Receive long-polls for pool-level output (no CommandId) or a pipeline's
@@ -357,7 +372,9 @@ func (p *PEP) Receive(ctx context.Context, req *wsman.ReceiveRequest) (*wsman.Re
 		s.mu.Lock()
 		if req.CommandID == "" {
 			if len(s.poolOut) > 0 {
-				r := &wsman.ReceiveResponse{Streams: takeFragments(&s.poolOut, req.MaxData)}
+				// Windows answers each pool message (the three that open
+				// the pool included) in a Receive of its own.
+				r := &wsman.ReceiveResponse{Streams: takeFragments(&s.poolOut, req.MaxData, true)}
 				s.mu.Unlock()
 				return r, nil
 			}
@@ -368,7 +385,7 @@ func (p *PEP) Receive(ctx context.Context, req *wsman.ReceiveRequest) (*wsman.Re
 				return nil, wsman.InvalidSelectorsFault("No pipeline with id " + req.CommandID + ".")
 			}
 			if len(pl.out) > 0 || pl.done {
-				r := &wsman.ReceiveResponse{Streams: takeFragments(&pl.out, req.MaxData), State: wsman.StateRunning}
+				r := &wsman.ReceiveResponse{Streams: takeFragments(&pl.out, req.MaxData, false), State: wsman.StateRunning}
 				if pl.done && len(pl.out) == 0 {
 					r.State = wsman.StateDone
 				}
@@ -392,7 +409,8 @@ func (p *PEP) Receive(ctx context.Context, req *wsman.ReceiveRequest) (*wsman.Re
 }
 
 // Signal stops a running pipeline (ctrl_c or terminate) and, for
-// terminate, forgets it; Windows accepts terminate after Done.
+// terminate, forgets it, so that its id may start a new pipeline; Windows
+// accepts terminate after Done.
 func (p *PEP) Signal(ctx context.Context, req *wsman.SignalRequest) error {
 	s, err := p.session(req.ShellID)
 	if err != nil {
@@ -408,7 +426,7 @@ func (p *PEP) Signal(ctx context.Context, req *wsman.SignalRequest) error {
 	if pl.cancel != nil && !pl.done {
 		pl.cancel()
 	}
-	if req.Code == wsman.SignalTerminate && pl.done {
+	if req.Code == wsman.SignalTerminate {
 		delete(s.pipes, key)
 	}
 	return nil
