@@ -109,7 +109,8 @@ func (c *CmdShell) Receive(ctx context.Context, req *ReceiveRequest) (*ReceiveRe
 	}
 }
 
-// Signal terminates a running command; a finished one is left as it was.
+// Signal terminates a running command (a finished one keeps its exit
+// code); terminate also forgets it, so that its id may be used again.
 func (c *CmdShell) Signal(_ context.Context, req *SignalRequest) error {
 	p, err := c.proc(req.ShellID, req.CommandID)
 	if err != nil {
@@ -117,6 +118,11 @@ func (c *CmdShell) Signal(_ context.Context, req *SignalRequest) error {
 	}
 	p.finish(exitTerminated)
 	p.cancel()
+	if req.Code == SignalTerminate {
+		c.mu.Lock()
+		delete(c.shells[strings.ToUpper(req.ShellID)], strings.ToUpper(req.CommandID))
+		c.mu.Unlock()
+	}
 	return nil
 }
 
@@ -153,8 +159,18 @@ func (c *CmdShell) run(ctx context.Context, p *cmdProc, line string) int {
 		p.output("stdout", []byte("\r\n"))
 		return 0
 	case "more", "type":
-		if rest != "" && !strings.EqualFold(rest, "con") {
-			break
+		switch {
+		case strings.EqualFold(rest, "con") || rest == "" && strings.EqualFold(name, "more"):
+		case rest == "":
+			p.output("stderr", []byte("The syntax of the command is incorrect.\r\n"))
+			return 1
+		case strings.EqualFold(name, "more"):
+			// This shell has no files.
+			p.output("stderr", []byte("Cannot access file "+rest+"\r\n"))
+			return 1
+		default:
+			p.output("stderr", []byte("The system cannot find the file specified.\r\n"))
+			return 1
 		}
 		for {
 			data, eof, err := p.readInput(ctx)

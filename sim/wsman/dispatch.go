@@ -295,8 +295,16 @@ func (s *Server) signal(ctx context.Context, req *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := e.h.Signal(ctx, &SignalRequest{Header: req.Header, CommandID: sg.CommandID, Code: strings.TrimSpace(sg.Code)}); err != nil {
+	code := strings.TrimSpace(sg.Code)
+	if err := e.h.Signal(ctx, &SignalRequest{Header: req.Header, CommandID: sg.CommandID, Code: code}); err != nil {
 		return "", err
+	}
+	if code == SignalTerminate && sg.CommandID != "" {
+		// A terminated command is gone: Windows accepts its CommandId for a
+		// new command (pypsrp reuses a pipeline's id to run it again).
+		s.mu.Lock()
+		delete(e.commands, strings.ToUpper(sg.CommandID))
+		s.mu.Unlock()
 	}
 	return `<rsp:SignalResponse/>`, nil
 }

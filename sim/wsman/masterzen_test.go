@@ -129,12 +129,17 @@ func TestMasterzenEndToEnd(t *testing.T) {
 		command, stdin string
 		want           result
 	}{
-		"echo":            {command: "echo hello world", want: result{Stdout: "hello world\r\n"}},
-		"stderr":          {command: "echo oops 1>&2", want: result{Stderr: "oops\r\n"}},
-		"exit code":       {command: "cmd /c exit 3", want: result{Code: 3}},
-		"stdin":           {command: "more", stdin: "line one\r\nline two\r\n", want: result{Stdout: "line one\r\nline two\r\n"}},
-		"large stdin":     {command: "type con", stdin: big, want: result{Stdout: big}},
-		"unknown command": {command: "frobnicate", want: result{Stderr: "'frobnicate' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", Code: 1}},
+		"echo":        {command: "echo hello world", want: result{Stdout: "hello world\r\n"}},
+		"stderr":      {command: "echo oops 1>&2", want: result{Stderr: "oops\r\n"}},
+		"exit code":   {command: "cmd /c exit 3", want: result{Code: 3}},
+		"stdin":       {command: "more", stdin: "line one\r\nline two\r\n", want: result{Stdout: "line one\r\nline two\r\n"}},
+		"large stdin": {command: "type con", stdin: big, want: result{Stdout: big}},
+		// cmd.exe's own answers: type needs a file (con is the console),
+		// and this shell has no files.
+		"type without a file": {command: "type", want: result{Stderr: "The syntax of the command is incorrect.\r\n", Code: 1}},
+		"type a file":         {command: "type C:\\notes.txt", want: result{Stderr: "The system cannot find the file specified.\r\n", Code: 1}},
+		"more a file":         {command: "more C:\\notes.txt", want: result{Stderr: "Cannot access file C:\\notes.txt\r\n", Code: 1}},
+		"unknown command":     {command: "frobnicate", want: result{Stderr: "'frobnicate' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", Code: 1}},
 	}
 	for mname, m := range modes {
 		t.Run(mname, func(t *testing.T) {
