@@ -8,13 +8,18 @@ import (
 	"strings"
 )
 
+// OptionKeepAlive is the Receive option that keeps a shell alive while a
+// client polls it.
+const OptionKeepAlive = "WSMAN_CMDSHELL_OPTION_KEEPALIVE"
+
 // ShellOptions describes a shell to create.
 type ShellOptions struct {
 	// ResourceURI selects the endpoint: CmdResourceURI, or
 	// PowerShellResourceURI("PrivilegedEndpoint").
 	ResourceURI string
 	// ShellID is the client-chosen id PowerShell remoting sends as the
-	// rsp:Shell ShellId attribute; empty lets the server choose.
+	// rsp:Shell ShellId attribute; empty lets the server choose. A server
+	// may ignore it (WinRM 2.0 does): Shell.ID is the id it chose.
 	ShellID string
 	// Name is the optional rsp:Shell Name attribute.
 	Name string
@@ -68,9 +73,6 @@ func (c *Client) CreateShell(ctx context.Context, o ShellOptions) (*Shell, error
 	id, err := shellID(r)
 	if err != nil {
 		return nil, err
-	}
-	if o.ShellID != "" && !strings.EqualFold(id, o.ShellID) {
-		return nil, fmt.Errorf("wsman: Create: server chose shell %s, not %s", id, o.ShellID)
 	}
 	return &Shell{c: c, ID: id, ResourceURI: o.ResourceURI}, nil
 }
@@ -166,7 +168,8 @@ func (r *Received) Done() bool { return r.State == StateDone }
 // Receive long-polls for output of commandID (empty: shell-level output)
 // on streams (default "stdout stderr"). When nothing arrives within
 // OperationTimeout it returns an error for which IsTimedOut is true: poll
-// again.
+// again. Like PowerShell and pypsrp it sets WSMAN_CMDSHELL_OPTION_KEEPALIVE,
+// which tells the server that a client still polls the shell.
 func (s *Shell) Receive(ctx context.Context, commandID string, streams ...string) (*Received, error) {
 	if len(streams) == 0 {
 		streams = []string{"stdout", "stderr"}
@@ -177,7 +180,9 @@ func (s *Shell) Receive(ctx context.Context, commandID string, streams ...string
 		b.WriteString(` CommandId="` + Escape(commandID) + `"`)
 	}
 	b.WriteString(`>` + Escape(strings.Join(streams, " ")) + `</rsp:DesiredStream></rsp:Receive>`)
-	r, err := s.c.Do(ctx, s.header(ActionReceive), b.String(), ActionReceive+"Response")
+	h := s.header(ActionReceive)
+	h.Options = []Option{{Name: OptionKeepAlive, Value: "True"}}
+	r, err := s.c.Do(ctx, h, b.String(), ActionReceive+"Response")
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func (s *Server) create(ctx context.Context, req *request, rec *Record) (string,
 		return "", InvalidMessageFault("The Create request has no rsp:Shell.")
 	}
 	id := strings.TrimSpace(sh.ShellID)
-	if id == "" {
+	if id == "" || s.cfg.ServerShellIDs {
 		id = s.nextID(1)
 	}
 	cr := &CreateRequest{

@@ -52,7 +52,8 @@ func (r *recorder) Send(_ context.Context, req *simwsman.SendRequest) error {
 }
 
 func (r *recorder) Receive(ctx context.Context, req *simwsman.ReceiveRequest) (*simwsman.ReceiveResponse, error) {
-	r.add("receive command=%q streams=%v", req.CommandID, req.Streams)
+	keepAlive, _ := req.Option(wsman.OptionKeepAlive)
+	r.add("receive command=%q streams=%v keepalive=%s", req.CommandID, req.Streams, keepAlive)
 	return r.ReceiveFn(ctx, req)
 }
 
@@ -120,10 +121,10 @@ func TestShellHandlerPlugIn(t *testing.T) {
 	}
 	want := []string{
 		`create ` + shellID + ` uri=` + uri + ` in=[stdin pr] out=[stdout] creationXml="\x00\x01capability" protocolversion=2.3 mustComply=true user=AZURESTACK\CloudAdmin`,
-		`receive command="" streams=[stdout]`,
+		`receive command="" streams=[stdout] keepalive=True`,
 		`send stdin command="" data="PUBLIC_KEY" end=false`,
 		`command ` + commandID + ` shell=` + shellID + ` command="" args=["CREATE_PIPELINE"] err=<nil>`,
-		`receive command="` + commandID + `" streams=[stdout]`,
+		`receive command="` + commandID + `" streams=[stdout] keepalive=True`,
 		`signal ` + commandID + ` code=` + wsman.SignalCtrlC,
 		`delete ` + shellID,
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	ReceiveCap time.Duration
 	// NoCmdShell leaves CmdResourceURI unserved.
 	NoCmdShell bool
+	// ServerShellIDs ignores a client's ShellId and chooses every shell's
+	// id, as a WinRM 2.0 server does; a PowerShell client must then keep
+	// its RunspacePool id apart from the ShellId.
+	ServerShellIDs bool
 	// Machine is the computer name put in faults; default "ERCS01".
 	Machine string
 }
