@@ -251,15 +251,3 @@ func keyInfo(c *x509.Certificate) (string, int) {
 	}
 	return c.PublicKeyAlgorithm.String(), 0
 }
-
-// matchesHost reports whether the certificate names host (a wildcard name
-// such as *.eventhub.east.contoso.com) among its DNS SANs, ignoring case.
-// The stamp looks at SANs only; the subject is ignored.
-func matchesHost(c *x509.Certificate, host string) bool {
-	for _, n := range c.DNSNames {
-		if strings.EqualFold(strings.TrimSuffix(n, "."), host) {
-			return true
-		}
-	}
-	return false
-}

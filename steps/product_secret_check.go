@@ -38,7 +38,7 @@ func (c *psConfig) checkLocally(ctx context.Context, req *executor.PlanRequest, 
 			Subject:  c.rng("pfx_file").Ptr(),
 		})
 	}
-	c.diags = append(c.diags, checkPFX(p.pfx, p.path, rules, c.rng("pfx_file"))...)
+	c.diags = append(c.diags, checkPFX(p.data, c.password, p.path, rules, c.rng("pfx_file"))...)
 }
 
 // validate asks the stamp to check the certificate without importing it

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/runbook-dev/runbook/certcheck"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/sim/certs"
@@ -21,7 +22,8 @@ func runSim(e *env, args []string) int {
 		"Serve the simulated stamp (admin ARM with its identity provider, and the PEP) on\n"+
 			"loopback until interrupted, with its state under DIR/.runbook/sim (the state -simulate\n"+
 			"uses for a runbook in DIR). Prints the addresses and credentials a runbook needs.\n"+
-			"  runbook sim certs -dir DIR -password-env NAME   writes the stamp's CA and PFX files")
+			"  runbook sim certs -dir DIR -password-env NAME   writes the stamp's CA and PFX files\n"+
+			"  runbook sim certs -external -dir DIR -password-env NAME   writes a Certificates folder for Start-SecretRotation")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -96,9 +98,16 @@ func runSimCerts(e *env, args []string) int {
 	dir := fs.String("dir", "certs", "Write the files into `dir`")
 	pwEnv := fs.String("password-env", "", "Protect the PFX files with the password in environment variable `NAME`")
 	runbookDir := fs.String("runbook", ".", "The runbook `directory` whose simulated stamp to use")
-	flawName := fs.String("flaw", "", "Build in a flaw: "+strings.Join(flawNames(), ", "))
+	flawName := fs.String("flaw", "", "Build in a flaw: "+strings.Join(flawNames(), ", ")+"; with -external also "+certs.LayoutMissingFolder+", "+certs.LayoutExtraPFX)
+	external := fs.Bool("external", false, "Write the stamp's external certificates instead: DIR is the Certificates folder of the share\nStart-SecretRotation reads, with one PFX per endpoint folder")
+	identity := fs.String("identity", "adfs", "With -external, the identity provider's folder `tree`: adfs or aad")
+	flawFolder := fs.String("flaw-folder", certs.DefaultFlawFolder, "With -external, the endpoint `folder` the flaw goes into")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
+	}
+	layout := ""
+	if *external && (*flawName == certs.LayoutMissingFolder || *flawName == certs.LayoutExtraPFX) {
+		layout, *flawName = *flawName, ""
 	}
 	if *pwEnv == "" {
 		fmt.Fprintln(e.stderr, "runbook sim certs: give -password-env NAME: the PFX password is read from the environment, never from the command line")
@@ -132,6 +141,23 @@ func runSimCerts(e *env, args []string) int {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 		return exitError
+	}
+	if *external {
+		id, err := certcheck.ParseIdentity(*identity)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: -identity: %v\n", err)
+			return exitUsage
+		}
+		files, err := ca.WriteExternal(certs.ExternalOptions{Dir: *dir, Identity: id, Region: simRegion, FQDN: simFQDN,
+			Password: pw, Now: clk.Now(), Flaw: flaw, Layout: layout, FlawFolder: *flawFolder})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+			return exitError
+		}
+		for _, f := range files {
+			fmt.Fprintln(e.stdout, filepath.ToSlash(filepath.Join(*dir, f)))
+		}
+		return exitOK
 	}
 	keyPEM, err := ca.KeyPEM()
 	if err != nil {

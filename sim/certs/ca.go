@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 )
 
@@ -145,4 +146,37 @@ func newSerial() (*big.Int, error) {
 func keyID(pub *rsa.PublicKey) []byte {
 	h := sha1.Sum(x509.MarshalPKCS1PublicKey(pub))
 	return h[:]
+}
+
+// IntermediateName is the common name of the issuing CA Intermediate
+// returns.
+const IntermediateName = "Azure Stack Hub Simulated Issuing CA"
+
+var intermediates sync.Map // string(root DER) -> *CA
+
+// Intermediate returns an issuing CA signed by ca, valid as long as ca, made
+// once per root and process. Its Cert is not self-signed: a certificate it
+// issues chains through it to ca.
+func (ca *CA) Intermediate() (*CA, error) {
+	if v, ok := intermediates.Load(string(ca.Cert.Raw)); ok {
+		return v.(*CA), nil
+	}
+	key, err := cachedKey("intermediate", KeyBits)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		Subject:               pkix.Name{CommonName: IntermediateName, Organization: []string{"runbook simulated stamp"}},
+		NotBefore:             ca.Cert.NotBefore,
+		NotAfter:              ca.Cert.NotAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	cert, err := ca.sign(tmpl, key, x509.SHA256WithRSA)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := intermediates.LoadOrStore(string(ca.Cert.Raw), &CA{Cert: cert, Key: key})
+	return v.(*CA), nil
 }

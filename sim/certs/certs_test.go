@@ -145,55 +145,88 @@ func TestIssueServer(t *testing.T) {
 
 // pfxFacts are the properties of a decoded PFX that the flaws change.
 type pfxFacts struct {
+	Opens       bool
 	HasKey      bool
 	DNSNames    []string
 	Expired     bool
 	NotYetValid bool
+	DaysLeft    int
 	SelfSigned  bool
 	ChainsToCA  bool
 	SigAlg      string
 	KeyBits     int
+	// Others are the common names of the PFX's other certificates, in
+	// file order.
+	Others          []string
+	KeyEncipherment bool
+	ClientAuth      bool
+	AES             bool
 }
+
+// oidPBES2 in DER, which only a PBES2 (AES) PFX contains.
+var oidPBES2 = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d}
 
 func factsOf(t *testing.T, ca *CA, data []byte, password string) pfxFacts {
 	t.Helper()
-	var f pfxFacts
-	key, cert, _, err := pkcs12.DecodeChain(data, password)
-	if err == nil {
+	f := pfxFacts{AES: bytes.Contains(data, oidPBES2)}
+	key, cert, others, err := pkcs12.DecodeChain(data, password)
+	switch {
+	case errors.Is(err, pkcs12.ErrIncorrectPassword):
+		return f
+	case err == nil:
 		f.HasKey = true
 		if !key.(*rsa.PrivateKey).PublicKey.Equal(cert.PublicKey) {
 			t.Fatal("PFX key does not match its certificate")
 		}
-	} else {
+	default:
 		if cert, err = ReadPFX(data, password); err != nil {
 			t.Fatal(err)
 		}
 	}
+	f.Opens = true
+	for _, o := range others {
+		f.Others = append(f.Others, o.Subject.CommonName)
+	}
 	f.DNSNames = cert.DNSNames
 	f.Expired = epoch.After(cert.NotAfter)
 	f.NotYetValid = epoch.Before(cert.NotBefore)
+	f.DaysLeft = int(cert.NotAfter.Sub(epoch).Hours() / 24)
 	f.SelfSigned = cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil && bytes.Equal(cert.RawIssuer, cert.RawSubject)
 	f.ChainsToCA = cert.CheckSignatureFrom(ca.Cert) == nil
 	f.SigAlg = cert.SignatureAlgorithm.String()
 	f.KeyBits = cert.PublicKey.(*rsa.PublicKey).N.BitLen()
+	f.KeyEncipherment = cert.KeyUsage&x509.KeyUsageKeyEncipherment != 0
+	for _, u := range cert.ExtKeyUsage {
+		f.ClientAuth = f.ClientAuth || u == x509.ExtKeyUsageClientAuth
+	}
 	return f
 }
 
 func TestIssuePFXFlaws(t *testing.T) {
 	ca := testCA(t)
-	good := pfxFacts{HasKey: true, DNSNames: []string{ehHost}, ChainsToCA: true, SigAlg: "SHA256-RSA", KeyBits: 2048}
+	root := ca.Cert.Subject.CommonName
+	good := pfxFacts{Opens: true, HasKey: true, DNSNames: []string{ehHost}, ChainsToCA: true, SigAlg: "SHA256-RSA", KeyBits: 2048,
+		DaysLeft: 365, Others: []string{root}, KeyEncipherment: true, ClientAuth: true}
 	with := func(edit func(*pfxFacts)) pfxFacts { f := good; edit(&f); return f }
 	tests := map[Flaw]pfxFacts{
 		FlawNone:         good,
 		FlawWrongSAN:     with(func(f *pfxFacts) { f.DNSNames = []string{WrongSANHost} }),
-		FlawExpired:      with(func(f *pfxFacts) { f.Expired = true }),
-		FlawNotYetValid:  with(func(f *pfxFacts) { f.NotYetValid = true }),
-		FlawSelfSigned:   with(func(f *pfxFacts) { f.SelfSigned, f.ChainsToCA = true, false }),
-		FlawOtherCA:      with(func(f *pfxFacts) { f.ChainsToCA = false }),
-		FlawNoPrivateKey: with(func(f *pfxFacts) { f.HasKey = false }),
+		FlawExpired:      with(func(f *pfxFacts) { f.Expired, f.DaysLeft = true, -1 }),
+		FlawNotYetValid:  with(func(f *pfxFacts) { f.NotYetValid, f.DaysLeft = true, 366 }),
+		FlawSelfSigned:   with(func(f *pfxFacts) { f.SelfSigned, f.ChainsToCA, f.Others = true, false, nil }),
+		FlawOtherCA:      with(func(f *pfxFacts) { f.ChainsToCA, f.Others = false, []string{OtherCAName} }),
+		FlawNoPrivateKey: with(func(f *pfxFacts) { f.HasKey, f.Others = false, nil }), // ReadPFX gives the leaf alone
 		// CheckSignatureFrom refuses SHA-1, so the chain looks broken too.
-		FlawSHA1:    with(func(f *pfxFacts) { f.SigAlg, f.ChainsToCA = "SHA1-RSA", false }),
-		FlawWeakKey: with(func(f *pfxFacts) { f.KeyBits = 1024 }),
+		FlawSHA1:            with(func(f *pfxFacts) { f.SigAlg, f.ChainsToCA = "SHA1-RSA", false }),
+		FlawWeakKey:         with(func(f *pfxFacts) { f.KeyBits = 1024 }),
+		FlawWrongPassword:   {},
+		FlawIncompleteChain: with(func(f *pfxFacts) { f.ChainsToCA = false }),
+		FlawChainOrder:      with(func(f *pfxFacts) { f.ChainsToCA, f.Others = false, []string{root, IntermediateName} }),
+		FlawExtraCert:       with(func(f *pfxFacts) { f.Others = []string{root, OtherCAName} }),
+		FlawKeyUsage:        with(func(f *pfxFacts) { f.KeyEncipherment = false }),
+		FlawNoClientAuth:    with(func(f *pfxFacts) { f.ClientAuth = false }),
+		FlawExpiresSoon:     with(func(f *pfxFacts) { f.DaysLeft = 3 }),
+		FlawAESEncryption:   with(func(f *pfxFacts) { f.AES = true }),
 	}
 	for flaw, want := range tests {
 		t.Run(flaw.String(), func(t *testing.T) {

@@ -38,6 +38,27 @@ const (
 	FlawSHA1
 	// FlawWeakKey gives the certificate a WeakKeyBits RSA key.
 	FlawWeakKey
+	// FlawWrongPassword protects the PFX with another password.
+	FlawWrongPassword
+	// FlawIncompleteChain issues the certificate from an intermediate CA
+	// and leaves the intermediate out of the PFX.
+	FlawIncompleteChain
+	// FlawChainOrder issues the certificate from an intermediate CA and
+	// puts the root before the intermediate in the PFX.
+	FlawChainOrder
+	// FlawExtraCert adds a certificate outside the chain to the PFX.
+	FlawExtraCert
+	// FlawKeyUsage leaves Key Encipherment out of the key usage.
+	FlawKeyUsage
+	// FlawNoClientAuth gives the certificate the Server Authentication
+	// EKU only.
+	FlawNoClientAuth
+	// FlawExpiresSoon makes the certificate expire three days after Now,
+	// inside the Readiness Checker's seven days.
+	FlawExpiresSoon
+	// FlawAESEncryption protects the PFX with AES-256 (PBES2) rather than
+	// TripleDES-SHA1.
+	FlawAESEncryption
 )
 
 var flawNames = [...]string{
@@ -50,6 +71,15 @@ var flawNames = [...]string{
 	FlawNoPrivateKey: "no-private-key",
 	FlawSHA1:         "sha1",
 	FlawWeakKey:      "weak-key",
+
+	FlawWrongPassword:   "wrong-password",
+	FlawIncompleteChain: "incomplete-chain",
+	FlawChainOrder:      "chain-order",
+	FlawExtraCert:       "extra-cert",
+	FlawKeyUsage:        "key-usage",
+	FlawNoClientAuth:    "no-client-auth",
+	FlawExpiresSoon:     "expires-soon",
+	FlawAESEncryption:   "aes-encryption",
 }
 
 // String returns the flaw's name as ParseFlaw accepts it, e.g. "wrong-san".
@@ -158,6 +188,8 @@ func (ca *CA) IssuePFX(opts PFXOptions) ([]byte, error) {
 		notBefore, notAfter = opts.Now.AddDate(-1, 0, 0), opts.Now.AddDate(0, 0, -1)
 	case FlawNotYetValid:
 		notBefore, notAfter = opts.Now.AddDate(0, 0, 1), opts.Now.AddDate(1, 0, 1)
+	case FlawExpiresSoon:
+		notAfter = opts.Now.AddDate(0, 0, 3)
 	}
 
 	bits, keyPurpose := KeyBits, "pfx"
@@ -173,7 +205,13 @@ func (ca *CA) IssuePFX(opts PFXOptions) ([]byte, error) {
 		NotBefore:   notBefore,
 		NotAfter:    notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	switch opts.Flaw {
+	case FlawKeyUsage:
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	case FlawNoClientAuth:
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
 	setSANs(tmpl, hosts)
 
@@ -189,9 +227,22 @@ func (ca *CA) IssuePFX(opts PFXOptions) ([]byte, error) {
 	}
 	var cert *x509.Certificate
 	var chain []*x509.Certificate
-	if opts.Flaw == FlawSelfSigned {
+	switch opts.Flaw {
+	case FlawSelfSigned:
 		cert, err = signWith(tmpl, &key.PublicKey, tmpl, key, alg)
-	} else {
+	case FlawIncompleteChain, FlawChainOrder:
+		var inter *CA
+		if inter, err = ca.Intermediate(); err != nil {
+			return nil, err
+		}
+		if cert, err = inter.sign(tmpl, key, alg); err != nil {
+			return nil, err
+		}
+		chain = []*x509.Certificate{ca.Cert}
+		if opts.Flaw == FlawChainOrder {
+			chain = append(chain, inter.Cert)
+		}
+	default:
 		cert, err = issuer.sign(tmpl, key, alg)
 		if !opts.OmitChain {
 			chain = []*x509.Certificate{issuer.Cert}
@@ -201,9 +252,22 @@ func (ca *CA) IssuePFX(opts PFXOptions) ([]byte, error) {
 		return nil, err
 	}
 
+	if opts.Flaw == FlawExtraCert {
+		other, err := untrustedCA()
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, other.Cert)
+	}
 	enc := opts.Encoder
 	if enc == nil {
 		enc = pkcs12.LegacyDES
+	}
+	switch opts.Flaw {
+	case FlawAESEncryption:
+		enc = pkcs12.Modern2023
+	case FlawWrongPassword:
+		opts.Password = "not-" + opts.Password
 	}
 	var data []byte
 	if opts.Flaw == FlawNoPrivateKey {
