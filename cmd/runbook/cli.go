@@ -35,6 +35,13 @@ type env struct {
 	environ []string
 	// stdinTTY and stdoutTTY say whether the streams are terminals.
 	stdinTTY, stdoutTTY, stderrTTY bool
+	// width returns the columns of the terminal on stdout, 0 when unknown;
+	// asked at each redraw, so that a resized window is followed.
+	width func() int
+	// noVT is set when the console does not interpret escape sequences
+	// (a Windows console where virtual-terminal processing cannot be
+	// enabled): no colour and no live status line then.
+	noVT bool
 	// signals delivers SIGINT/SIGTERM.
 	signals <-chan os.Signal
 	ctx     context.Context
@@ -43,7 +50,7 @@ type env struct {
 func newEnv() *env {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	return &env{
+	e := &env{
 		args:      os.Args[1:],
 		stdin:     os.Stdin,
 		stdout:    os.Stdout,
@@ -54,7 +61,21 @@ func newEnv() *env {
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		signals:   sig,
 		ctx:       context.Background(),
+		width:     func() int { return terminalWidth(os.Stdout) },
 	}
+	if e.stdoutTTY && !enableVT(os.Stdout) || e.stderrTTY && !enableVT(os.Stderr) {
+		e.noVT = true
+	}
+	return e
+}
+
+// terminalWidth returns the columns of the terminal f is, 0 if it is none.
+func terminalWidth(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }
 
 // getenv returns an environment variable of e.
@@ -70,7 +91,7 @@ func (e *env) getenv(key string) string {
 // color reports whether output to a stream may be coloured: only on a
 // terminal, and never when NO_COLOR is set (https://no-color.org).
 func (e *env) color(tty bool) bool {
-	if _, set := lookupEnv(e.environ, "NO_COLOR"); set {
+	if _, set := lookupEnv(e.environ, "NO_COLOR"); set || e.noVT {
 		return false
 	}
 	return tty && e.getenv("TERM") != "dumb"

@@ -33,7 +33,7 @@ type runningStep struct {
 }
 
 func newProgress(e *env, asJSON bool, clk clock.Clock) *progress {
-	return &progress{e: e, json: asJSON, live: !asJSON && e.stdoutTTY, clock: clk, running: map[string]*runningStep{}}
+	return &progress{e: e, json: asJSON, live: !asJSON && e.stdoutTTY && !e.noVT, clock: clk, running: map[string]*runningStep{}}
 }
 
 func (p *progress) event(ev executor.Event) {
@@ -149,8 +149,63 @@ func (p *progress) redraw() {
 		}
 		parts = append(parts, s)
 	}
-	fmt.Fprintf(p.e.stdout, "\r\x1b[K⏳ %s", strings.Join(parts, " | "))
+	line := "⏳ " + strings.Join(parts, " | ")
+	if p.e.width != nil {
+		// One column is kept free: a line that fills the last column
+		// leaves some terminals about to wrap, and the next redraw would
+		// then leave a stale copy behind.
+		line = fitWidth(line, p.e.width()-1)
+	}
+	fmt.Fprintf(p.e.stdout, "\r\x1b[K%s", line)
 	p.status = true
+}
+
+// fitWidth cuts s to at most cols terminal columns, ending it with "…" when
+// cut. Wide characters (east Asian scripts, emoji) count as two columns;
+// cols <= 0 means the width is unknown, and s is kept whole.
+func fitWidth(s string, cols int) string {
+	if cols <= 0 || columns(s) <= cols {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		w := runeColumns(r)
+		if used+w > cols-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += w
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// columns returns how many terminal columns s takes.
+func columns(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeColumns(r)
+	}
+	return n
+}
+
+// runeColumns returns 2 for the wide characters (Unicode's East Asian Wide
+// and Fullwidth blocks, emoji such as ⏳) and 1 for the others: an estimate
+// that errs wide, so that a line is cut rather than wrapped.
+func runeColumns(r rune) int {
+	for _, w := range wideRunes {
+		if r >= w[0] && r <= w[1] {
+			return 2
+		}
+	}
+	return 1
+}
+
+var wideRunes = [][2]rune{
+	{0x1100, 0x115F}, {0x231A, 0x231B}, {0x23E9, 0x23EC}, {0x23F0, 0x23F3}, {0x25FD, 0x25FE},
+	{0x2600, 0x27BF}, {0x2E80, 0xA4CF}, {0xAC00, 0xD7A3}, {0xF900, 0xFAFF}, {0xFE30, 0xFE4F},
+	{0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x1F000, 0x1FAFF}, {0x20000, 0x3FFFD},
 }
 
 func (p *progress) close() {
