@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -235,17 +236,35 @@ func listAll[T any](ctx context.Context, c *Client, op, first string) ([]T, erro
 		if err != nil {
 			return nil, err
 		}
-		var body struct {
-			Value    []T    `json:"value"`
-			NextLink string `json:"nextLink"`
-		}
-		if err := decodeJSON(resp, &body); err != nil {
+		values, link, err := decodeList[T](resp)
+		if err != nil {
 			return nil, &Error{Stamp: c.stamp, Op: op, StatusCode: resp.StatusCode, Message: "unreadable response", Err: err}
 		}
-		out = append(out, body.Value...)
-		next = body.NextLink
+		out = append(out, values...)
+		next = link
 	}
 	return out, nil
+}
+
+// decodeList reads one page of a list: ARM's {"value": […], "nextLink"}
+// envelope, which the specification's schemas declare, or a bare array, which
+// its own ProductDeployment/List.json example shows (no nextLink then).
+func decodeList[T any](resp *http.Response) ([]T, string, error) {
+	var raw json.RawMessage
+	if err := decodeJSON(resp, &raw); err != nil {
+		return nil, "", err
+	}
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '[' {
+		var values []T
+		err := json.Unmarshal(trimmed, &values)
+		return values, "", err
+	}
+	var body struct {
+		Value    []T    `json:"value"`
+		NextLink string `json:"nextLink"`
+	}
+	err := json.Unmarshal(raw, &body)
+	return body.Value, body.NextLink, err
 }
 
 // getJSON GETs url and decodes the body into a new T.

@@ -93,7 +93,14 @@ func hasStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.StatusCode == status
 }
 
-// ErrorInfo is ARM's error object (ExtendedErrorInfo in the specification).
+// ErrorInfo is ARM's error object: code, message and details.
+//
+// It decodes from both shapes a stamp may send. The specification's
+// ExtendedErrorInfo (Deployment.json) wraps it, {"error": {"code",
+// "message", "details"}}, and ProductDeploymentsProperties.error has that
+// shape; a bare {"code", "message"} is what the inner object and many ARM
+// services send. A bare string becomes the message, and anything else
+// decodes as empty rather than failing the resource that carries it.
 type ErrorInfo struct {
 	Code    string      `json:"code"`
 	Message string      `json:"message"`
@@ -101,21 +108,51 @@ type ErrorInfo struct {
 	Details []ErrorInfo `json:"details,omitempty"`
 }
 
-// parseErrorBody reads an ARM error from a response body. It accepts the
-// usual {"error":{…}} envelope and a bare {"code","message"} object; for
-// anything else it returns a short excerpt of the body as the message.
-func parseErrorBody(body []byte) (code, message string) {
-	var env struct {
-		Error *ErrorInfo `json:"error"`
-		ErrorInfo
+// UnmarshalJSON accepts the ExtendedErrorInfo envelope and the bare object.
+func (e *ErrorInfo) UnmarshalJSON(b []byte) error {
+	type plain ErrorInfo // without this method
+	*e = ErrorInfo{}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		e.Message = s
+		return nil
 	}
-	if json.Unmarshal(body, &env) == nil {
-		if env.Error != nil && (env.Error.Code != "" || env.Error.Message != "") {
-			return env.Error.Code, env.Error.Message
+	var env struct {
+		Error json.RawMessage `json:"error"`
+		plain
+	}
+	if json.Unmarshal(b, &env) != nil {
+		return nil
+	}
+	if len(env.Error) > 0 {
+		var inner ErrorInfo
+		if err := inner.UnmarshalJSON(env.Error); err == nil && !inner.empty() {
+			*e = inner
+			return nil
 		}
-		if env.Code != "" || env.Message != "" {
-			return env.Code, env.Message
-		}
+	}
+	*e = ErrorInfo(env.plain)
+	return nil
+}
+
+// empty reports whether e carries neither a code nor a message.
+func (e *ErrorInfo) empty() bool { return e == nil || (e.Code == "" && e.Message == "") }
+
+// Reason is "code: message" without a final period, or "" when e is empty.
+func (e *ErrorInfo) Reason() string {
+	if e.empty() {
+		return ""
+	}
+	return strings.TrimRight(strings.Trim(e.Code+": "+e.Message, ": "), ". ")
+}
+
+// parseErrorBody reads an ARM error from a response body, in either shape
+// ErrorInfo accepts; for anything else it returns a short excerpt of the
+// body as the message.
+func parseErrorBody(body []byte) (code, message string) {
+	var info ErrorInfo
+	if json.Unmarshal(body, &info) == nil && !info.empty() && strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
+		return info.Code, info.Message
 	}
 	text := strings.TrimSpace(string(body))
 	if len(text) > 200 {

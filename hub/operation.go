@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -14,18 +15,36 @@ import (
 )
 
 // Operation is a handle on a long-running operation the stamp started. It is
-// plain data without secrets: the executor journals it (JSON) before waiting
-// and, after a crash, hands it to PollOperation on a fresh Client.
+// plain data without secrets: the executor journals its URL before waiting
+// and, after a crash, a fresh Client polls it again (see ResumeRotation).
 type Operation struct {
 	// Op says what was started ("rotate secrets of microsoft.eventhub");
 	// errors about the operation name it.
 	Op string `json:"op"`
-	// URL is the status URL: the Azure-AsyncOperation header, else the
-	// Location header of a 202. Empty when the stamp finished the request
+	// URL is what is polled: the Azure-AsyncOperation header, else the
+	// Location header of a 202, else (FollowsDeployment) the product
+	// deployment itself. Empty when the stamp finished the request
 	// synchronously.
 	URL string `json:"url,omitempty"`
-	// Header names the header URL came from.
+	// Header names the header URL came from; empty when it came from none.
 	Header string `json:"header,omitempty"`
+	// Product is the product deployment the operation acts on
+	// (rotateSecrets). When the operation fails and its status gives no
+	// reason (the specification's OperationResult has no error field), the
+	// reason is read from the deployment's properties.error.
+	Product string `json:"product,omitempty"`
+	// FollowsDeployment is set when the stamp answered rotateSecrets
+	// without an operation URL: the specification declares no headers, and
+	// its RotateSecrets.json example answers a bare 202. The rotation is
+	// then followed by reading the product deployment (URL) until its
+	// status leaves the in-progress state.
+	FollowsDeployment bool `json:"followsDeployment,omitempty"`
+	// Completed is set when that answer was a 200 rather than a 202: the
+	// deployment's status counts from the first read. After a 202 (or on
+	// resume) a status that never showed the rotation in progress is
+	// trusted only once it has held for settlePolls polls, since the
+	// stamp may start the rotation a moment after it answered.
+	Completed bool `json:"completed,omitempty"`
 	// RetryAfter is the first wait the stamp asked for. It is not
 	// journalled: a resumed poll looks at once.
 	RetryAfter time.Duration `json:"-"`
@@ -34,6 +53,18 @@ type Operation struct {
 // Done reports whether the operation completed synchronously, leaving
 // nothing to poll.
 func (o Operation) Done() bool { return o.URL == "" }
+
+// ResumeRotation rebuilds the Operation of a rotation of productID from the
+// URL journalled for it (Operation.URL): an operation status URL, or the
+// product deployment's own URL when the stamp had given none.
+func ResumeRotation(productID, statusURL string) Operation {
+	op := Operation{Op: "rotate secrets of " + productID, URL: statusURL, Product: productID}
+	if u, err := url.Parse(statusURL); err == nil {
+		p := strings.ToLower(strings.TrimRight(u.Path, "/"))
+		op.FollowsDeployment = strings.HasSuffix(p, "/productdeployments/"+strings.ToLower(productID))
+	}
+	return op
+}
 
 // OperationStatus is the body of an operation status URL (the
 // operationResults resource in the specification).
@@ -85,9 +116,11 @@ const (
 )
 
 // RotateSecrets starts the rotation of a product's secrets
-// (Invoke-AzsProductRotateSecretsAction): POST …/rotateSecrets, no body. The
-// stamp answers 202 with an operation URL (or 200, done at once); poll the
-// returned Operation with PollOperation. A rotation already running is
+// (Invoke-AzsProductRotateSecretsAction): POST …/rotateSecrets, no body.
+// Poll the returned Operation with PollOperation: it follows the
+// Azure-AsyncOperation or Location URL the stamp gave, or, when the stamp
+// answered 200 or 202 without either (as the specification allows), the
+// product deployment's status. The Operation is never Done. A rotation already running is
 // IsConflict. The request is not repeated after a network failure that may
 // have let it through; that error wraps ErrOutcomeUnknown and the caller
 // should read GetProductDeployment before trying again.
@@ -106,7 +139,21 @@ func (c *Client) RotateSecrets(ctx context.Context, productID string) (Operation
 		}
 		return Operation{}, err
 	}
-	return c.operationFrom(op, resp)
+	o, err := c.operationFrom(op, resp)
+	if err != nil {
+		return Operation{}, err
+	}
+	o.Product = productID
+	if o.Done() {
+		// No status URL: the rotation is followed through the deployment.
+		if o.URL, err = c.adminURL(ctx, "productDeployments", productID); err != nil {
+			return Operation{}, err
+		}
+		o.FollowsDeployment = true
+		o.Completed = resp.StatusCode != http.StatusAccepted
+		o.RetryAfter, _ = retryAfter(resp, c.clock)
+	}
+	return o, nil
 }
 
 // operationFrom reads the operation handle from a 2xx response. An
@@ -222,11 +269,21 @@ func (c *Client) PollOperation(ctx context.Context, op Operation, progress func(
 	}
 	wait, failures, polls := op.RetryAfter, 0, 0
 	last := Progress{}
+	follow := &deploymentWatch{settled: op.Completed}
 	for {
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return nil, &Error{Stamp: c.stamp, Op: "poll " + opName(op), Err: err}
 		}
-		st, resp, err := c.getOperation(ctx, op)
+		var (
+			st   *OperationStatus
+			resp *http.Response
+			err  error
+		)
+		if op.FollowsDeployment {
+			st, resp, err = c.getDeploymentOperation(ctx, op, follow)
+		} else {
+			st, resp, err = c.getOperation(ctx, op)
+		}
 		polls++
 		if err != nil {
 			if ctx.Err() != nil {
@@ -253,14 +310,16 @@ func (c *Client) PollOperation(ctx context.Context, op Operation, progress func(
 		if st.Terminal() {
 			last.Next = 0
 			report(last)
-			return st, c.outcome(op, st)
+			return st, c.outcome(ctx, op, st)
 		}
 		report(last)
 	}
 }
 
-// outcome turns a terminal status into nil or an *Error.
-func (c *Client) outcome(op Operation, st *OperationStatus) error {
+// outcome turns a terminal status into nil or an *Error. A failure without
+// a reason in the status takes it from the product deployment's
+// properties.error, where the specification puts it.
+func (c *Client) outcome(ctx context.Context, op Operation, st *OperationStatus) error {
 	var cause error
 	switch strings.ToLower(st.Status) {
 	case "succeeded":
@@ -271,6 +330,11 @@ func (c *Client) outcome(op Operation, st *OperationStatus) error {
 		cause = ErrOperationCanceled
 	}
 	e := &Error{Stamp: c.stamp, Op: opName(op), Err: cause}
+	if st.Error.empty() && op.Product != "" && !op.FollowsDeployment {
+		if dep, err := c.GetProductDeployment(ctx, op.Product); err == nil {
+			st.Error = dep.Properties.Error
+		}
+	}
 	if st.Error != nil {
 		e.Code, e.Message = c.secrets.apply(st.Error.Code), c.secrets.apply(st.Error.Message)
 	}

@@ -18,11 +18,20 @@ type certificateBody struct {
 
 // ValidateSecret asks the stamp to check a certificate for a package's
 // secret without importing it (Set-AzsProductSecret without -Force): the
-// password opens the PFX, the key is there, the names and dates fit. A
-// rejection is an *Error with the stamp's code and message. Plan may call
-// it; it changes nothing.
+// password opens the PFX, the key is there, the names and dates fit. Plan
+// may call it; it changes nothing.
+//
+// The specification marks validate x-ms-long-running-operation: when the
+// stamp answers with an operation URL, the operation is followed to its end
+// on the client's clock. A rejection is an *Error with the stamp's code and
+// message: with the HTTP status of a synchronous refusal, or wrapping
+// ErrOperationFailed when the operation ends Failed.
 func (c *Client) ValidateSecret(ctx context.Context, packageID, secretName string, pfx []byte, password Secret) error {
-	_, err := c.postCertificate(ctx, "validate", packageID, secretName, pfx, password)
+	op, err := c.postCertificate(ctx, "validate", packageID, secretName, pfx, password)
+	if err != nil || op.Done() {
+		return err
+	}
+	_, err = c.PollOperation(ctx, op, nil)
 	return err
 }
 
@@ -31,9 +40,10 @@ func (c *Client) ValidateSecret(ctx context.Context, packageID, secretName strin
 // RotateSecrets deploys it. Importing the same certificate twice is
 // harmless, so the request is retried like a read.
 //
-// The PowerShell module treats import as synchronous; should a stamp answer
-// with an operation URL, the returned Operation carries it (Done otherwise)
-// and the caller may PollOperation it.
+// The specification marks import x-ms-long-running-operation, while the
+// PowerShell module treats it as synchronous: when the stamp answers with an
+// operation URL, the returned Operation carries it (Done otherwise) and the
+// caller must PollOperation it before it counts the import as done.
 func (c *Client) ImportSecret(ctx context.Context, packageID, secretName string, pfx []byte, password Secret) (Operation, error) {
 	return c.postCertificate(ctx, "import", packageID, secretName, pfx, password)
 }

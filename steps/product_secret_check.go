@@ -50,6 +50,14 @@ func (c *psConfig) validate(ctx context.Context, client *hub.Client, pkg string,
 		return
 	}
 	var e *hub.Error
+	if errors.As(err, &e) && errors.Is(err, hub.ErrOperationFailed) {
+		// The stamp ran the validation as a long-running operation and it
+		// ended Failed.
+		c.errorf("pfx_file", "The stamp rejected the certificate",
+			"hub %s refused %s for secret %s of package %s: its validation failed: %s. Fix the certificate and plan again.",
+			c.hubName, p.path, c.secretName, pkg, orUnknown(strings.TrimRight(strings.Trim(e.Code+": "+e.Message, ": "), ". ")))
+		return
+	}
 	if errors.As(err, &e) && e.StatusCode >= 400 && e.StatusCode < 500 {
 		what := strings.Trim(e.Code+": "+e.Message, ": ")
 		c.errorf("pfx_file", "The stamp rejected the certificate",

@@ -165,8 +165,8 @@ func (p *productState) uploaded() []string {
 // lastError describes the deployment's error, if it has one, without a
 // final period: it is quoted inside sentences of our own.
 func (p *productState) lastError() string {
-	if e := p.dep.Properties.Error; e != nil && (e.Code != "" || e.Message != "") {
-		return strings.TrimRight(strings.Trim(e.Code+": "+e.Message, ": "), ". ")
+	if r := p.dep.Properties.Error.Reason(); r != "" {
+		return r
 	}
 	return "the stamp gives no reason"
 }

@@ -60,7 +60,7 @@ func (t RotateAction) Resume(ctx context.Context, req *executor.ResumeRequest) *
 		return resp
 	}
 	if req.Handle != "" {
-		return c.watch(ctx, client, &req.ApplyRequest, hub.Operation{Op: "rotate secrets of " + c.productID, URL: req.Handle})
+		return c.watch(ctx, client, &req.ApplyRequest, hub.ResumeRotation(c.productID, req.Handle))
 	}
 	p, err := c.read(ctx, client)
 	if err != nil {
@@ -100,7 +100,8 @@ func (t RotateAction) prepare(ctx context.Context, req *executor.ApplyRequest) (
 	return c, client, nil
 }
 
-// start sends rotateSecrets, journals the operation URL and watches it.
+// start sends rotateSecrets, journals the URL the rotation is followed by
+// and watches it.
 func (c *raConfig) start(ctx context.Context, client *hub.Client, req *executor.ApplyRequest, p *productState) *executor.ApplyResponse {
 	report(req, 0, "starting the secret rotation")
 	op, err := client.RotateSecrets(ctx, c.productID)
@@ -112,14 +113,8 @@ func (c *raConfig) start(ctx context.Context, client *hub.Client, req *executor.
 	case err != nil:
 		return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}
-	if op.Done() {
-		// Finished at once: report the deployment as it is now.
-		dep, err := client.GetProductDeployment(ctx, c.productID)
-		if err != nil {
-			return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
-		}
-		return c.succeeded(dep, "", "Succeeded")
-	}
+	// The handle is the operation's status URL or, when the stamp gave
+	// none, the product deployment's URL: either is followed on resume.
 	if req.Handle != nil {
 		if err := req.Handle(op.URL); err != nil {
 			return &executor.ApplyResponse{Err: fmt.Errorf(

@@ -59,7 +59,10 @@ func writeARMError(w http.ResponseWriter, status int, code, format string, args 
 
 // API versions the stamp accepts, per route family.
 var (
-	deploymentAPIVersions   = []string{"2019-01-01"}
+	deploymentAPIVersions = []string{"2019-01-01"}
+	// The PowerShell module (Get-AzsProductPackage and others) lets the
+	// caller choose 2018-07-01 for packages and file containers.
+	packageAPIVersions      = []string{"2019-01-01", "2018-07-01"}
 	metadataAPIVersions     = []string{"2015-01-01", "1.0"}
 	subscriptionAPIVersions = []string{"2014-04-01", "2015-01-01", "2016-05-01", "2016-06-01", "2018-02-01", "2019-06-01", "2020-01-01"}
 )

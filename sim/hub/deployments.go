@@ -28,7 +28,11 @@ func (s *Server) routeDeploymentAdmin(w http.ResponseWriter, r *http.Request, se
 		writeARMError(w, http.StatusNotFound, "InvalidResourceType", "No resource type given under location 'global'.")
 		return
 	}
-	if !checkAPIVersion(w, r, low[0], deploymentAPIVersions) {
+	versions := deploymentAPIVersions
+	if low[0] == "productpackages" {
+		versions = packageAPIVersions
+	}
+	if !checkAPIVersion(w, r, low[0], versions) {
 		return
 	}
 	s.mu.Lock()
@@ -43,7 +47,7 @@ func (s *Server) routeDeploymentAdmin(w http.ResponseWriter, r *http.Request, se
 			for i := range s.st.Products {
 				out = append(out, s.deploymentJSON(&s.st.Products[i]))
 			}
-			writeList(w, r, out, s.opts.PageSize)
+			writeAdminList(s, w, r, out)
 		}
 	case low[0] == "productdeployments" && len(low) == 2:
 		if allowMethod(w, r, http.MethodGet) {
@@ -109,11 +113,12 @@ type deploymentJSON struct {
 type deploymentProps struct {
 	Status                   string          `json:"status"`
 	SubscriptionID           string          `json:"subscriptionId"`
-	Deployment               deploymentInfo  `json:"deployment"`
-	LastSuccessfulDeployment deploymentInfo  `json:"lastSuccessfulDeployment"`
+	Deployment               *deploymentInfo `json:"deployment,omitempty"`
+	LastSuccessfulDeployment *deploymentInfo `json:"lastSuccessfulDeployment,omitempty"`
 	SecretRotation           *secretRotation `json:"secretRotation,omitempty"`
-	Error                    *armError       `json:"error,omitempty"`
-	ProvisioningState        string          `json:"provisioningState"`
+	// Error is ExtendedErrorInfo, or bare with Replies.OperationErrors.
+	Error             any    `json:"error,omitempty"`
+	ProvisioningState string `json:"provisioningState"`
 }
 
 type deploymentInfo struct {
@@ -135,10 +140,13 @@ func (s *Server) deploymentJSON(p *ProductState) deploymentJSON {
 	d := deploymentJSON{
 		ID: s.prefix() + "/productDeployments/" + p.ID, Name: "global/" + p.ID, Type: typeDeployment,
 		Properties: deploymentProps{
-			Status:         p.Status,
-			SubscriptionID: guidFor("rp-subscription", p.ID, s.opts.Region, s.opts.ExternalFQDN),
-			Deployment:     info, LastSuccessfulDeployment: info, ProvisioningState: "Succeeded",
+			Status:            p.Status,
+			SubscriptionID:    guidFor("rp-subscription", p.ID, s.opts.Region, s.opts.ExternalFQDN),
+			ProvisioningState: "Succeeded",
 		},
+	}
+	if !p.BootstrapOnly {
+		d.Properties.Deployment, d.Properties.LastSuccessfulDeployment = &info, &info
 	}
 	for i := len(s.st.Operations) - 1; i >= 0; i-- {
 		if op := &s.st.Operations[i]; op.Product == p.ID {
@@ -147,7 +155,7 @@ func (s *Server) deploymentJSON(p *ProductState) deploymentJSON {
 		}
 	}
 	if p.LastError != nil {
-		d.Properties.Error = &armError{Code: p.LastError.Code, Message: p.LastError.Message}
+		d.Properties.Error = s.deploymentError(p.LastError)
 	}
 	return d
 }
@@ -162,6 +170,13 @@ func (s *Server) rotateSecretsLocked(w http.ResponseWriter, r *http.Request, pro
 		return
 	}
 	p.RotateSecretsCalls++
+	if p.BootstrapOnly {
+		if s.commitLocked(w) {
+			writeARMError(w, http.StatusConflict, "ProductNotDeployed",
+				"The product '%s' is bootstrapped but not deployed; its secrets cannot be rotated.", p.ID)
+		}
+		return
+	}
 	if op := s.st.running(p.ID); op != nil {
 		if s.commitLocked(w) {
 			writeARMError(w, http.StatusConflict, "Conflict",
@@ -183,11 +198,14 @@ func (s *Server) rotateSecretsLocked(w http.ResponseWriter, r *http.Request, pro
 	if !s.commitLocked(w) {
 		return
 	}
-	url := baseURL(r) + s.prefix() + "/operationresults/" + id + "?api-version=" + deploymentAPIVersions[0]
+	url := s.operationURL(r, id)
 	w.Header().Set("Content-Length", "0")
-	switch s.opts.RotateResponse {
+	switch s.rotateResponse() {
 	case RotateNoHeaders:
 		w.WriteHeader(http.StatusOK)
+		return
+	case RotateBareAccepted:
+		w.WriteHeader(http.StatusAccepted)
 		return
 	case RotateAsync:
 		w.Header().Set("Azure-AsyncOperation", url)
@@ -201,7 +219,8 @@ func retryAfterSeconds(d time.Duration) string {
 	return fmt.Sprint(int(d.Round(time.Second) / time.Second))
 }
 
-// operationJSON is an operation result (SPEC OperationResults).
+// operationJSON is an operation result (SPEC OperationResults). Error is
+// not in the specification; it is sent only with Replies.OperationErrors.
 type operationJSON struct {
 	ID              string    `json:"id"`
 	Name            string    `json:"name"`
@@ -219,16 +238,19 @@ func (s *Server) operationResultLocked(w http.ResponseWriter, id string) {
 		return
 	}
 	out := operationJSON{
-		ID: s.prefix() + "/operationResults/" + op.ID, Name: op.ID, Status: op.Status,
+		ID: s.operationPath(op.ID, true), Name: op.ID, Status: op.Status,
 		StartTime: armTime(op.StartTime), EndTime: armTime(op.EndTime), PercentComplete: op.PercentComplete,
 	}
-	if op.Error != nil {
+	if op.Error != nil && op.Status == OpFailed && s.st.Replies.OperationErrors {
 		out.Error = &armError{Code: op.Error.Code, Message: op.Error.Message}
 	}
-	if op.Status == OpRotatingSecrets {
+	switch {
+	case op.Status == OpRotatingSecrets:
 		if p := s.st.product(op.Product); p != nil {
 			w.Header().Set("Retry-After", retryAfterSeconds(p.RetryAfter))
 		}
+	case op.Status == OpUpdating:
+		w.Header().Set("Retry-After", retryAfterSeconds(SecretOperationDuration/2))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -31,6 +31,12 @@ func (st *State) settle(now time.Time) bool {
 	changed := false
 	for i := range st.Operations {
 		op := &st.Operations[i]
+		if op.Kind != "" {
+			if op.Status == OpUpdating {
+				changed = st.settleSecretOp(op, now) || changed
+			}
+			continue
+		}
 		if op.Status != OpRotatingSecrets {
 			continue
 		}
@@ -50,6 +56,30 @@ func (st *State) settle(now time.Time) bool {
 		}
 	}
 	return changed
+}
+
+// settleSecretOp ends an asynchronous validate or import once its
+// duration has passed, with the verdict it was given at the start; a
+// successful import records the certificate then.
+func (st *State) settleSecretOp(op *OperationState, now time.Time) bool {
+	end := op.StartTime.Add(op.Duration)
+	if now.Before(end) {
+		op.PercentComplete = math.Floor(10000*float64(now.Sub(op.StartTime))/float64(op.Duration)) / 100
+		return false
+	}
+	op.EndTime = end
+	if op.Error != nil {
+		op.Status = OpFailed
+		return true
+	}
+	op.Status, op.PercentComplete = OpSucceeded, 100
+	if p := st.product(op.Product); p != nil && op.Kind == "import" {
+		if sec := p.secret(op.Secret); sec != nil {
+			sec.Status, sec.Uploaded = SecretUploaded, op.Upload.clone()
+			sec.Imports++
+		}
+	}
+	return true
 }
 
 // startRotation begins a rotation of p at now as operation id. failAt > 0

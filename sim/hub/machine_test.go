@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"fmt"
 	"net/http"
 	"path"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,7 +97,12 @@ func observe(f *fixture, product, secretPath string) observed {
 		RotationStatus: s.Properties.SecretState.RotationStatus, ExpirationDate: s.Properties.SecretState.ExpirationDate,
 	}
 	if d.Properties.Error != nil {
-		o.DeploymentErr = d.Properties.Error.Code
+		// The specification's ExtendedErrorInfo: {"error": {"code", …}}.
+		if e, ok := d.Properties.Error.(map[string]any)["error"].(map[string]any); ok {
+			o.DeploymentErr, _ = e["code"].(string)
+		} else {
+			o.DeploymentErr = fmt.Sprintf("not ExtendedErrorInfo: %v", d.Properties.Error)
+		}
 	}
 	st := f.srv.State()
 	for _, op := range st.Operations {
@@ -234,14 +241,34 @@ func TestRotationStateMachine(t *testing.T) {
 	}
 }
 
+// TestFailedOperationBody: a failed operation result has the
+// specification's shape (no error field) unless the stamp adds the field,
+// and the deployment carries the reason in either case.
 func TestFailedOperationBody(t *testing.T) {
-	f := start(t, Options{Faults: []Fault{{Kind: FaultFailRotation, Product: "microsoft.eventhub", AtPercent: 60}}})
-	op := f.rotate("microsoft.eventhub")
-	f.clk.Advance(5 * time.Hour)
-	got := decode[operationJSON](t, f.do(http.MethodGet, op, nil))
-	if got.Status != OpFailed || got.Error == nil || got.Error.Code != "SecretRotationFailed" ||
-		got.EndTime != armTime(epoch.Add(2*time.Hour+24*time.Minute)) || got.PercentComplete != 60 {
-		t.Errorf("failed operation: %+v", got)
+	for _, extra := range []bool{false, true} {
+		t.Run(fmt.Sprintf("operation errors %v", extra), func(t *testing.T) {
+			sc := DefaultScenario()
+			sc.Replies.OperationErrors = extra
+			f := start(t, Options{Scenario: &sc, Faults: []Fault{{Kind: FaultFailRotation, Product: "microsoft.eventhub", AtPercent: 60}}})
+			op := f.rotate("microsoft.eventhub")
+			f.clk.Advance(5 * time.Hour)
+			got := decode[operationJSON](t, f.do(http.MethodGet, op, nil))
+			if got.Status != OpFailed || (got.Error != nil) != extra ||
+				got.EndTime != armTime(epoch.Add(2*time.Hour+24*time.Minute)) || got.PercentComplete != 60 {
+				t.Errorf("failed operation: %+v", got)
+			}
+			if extra && got.Error.Code != "SecretRotationFailed" {
+				t.Errorf("error field: %+v", got.Error)
+			}
+			body := string(f.do(http.MethodGet, f.arm("/productDeployments/microsoft.eventhub"), nil).Body)
+			want := `"error":{"error":{"code":"SecretRotationFailed"`
+			if extra {
+				want = `"error":{"code":"SecretRotationFailed"`
+			}
+			if !strings.Contains(body, want) {
+				t.Errorf("deployment %s, want %s", body, want)
+			}
+		})
 	}
 }
 

@@ -131,7 +131,7 @@ func (s *Server) routeSubscriptions(w http.ResponseWriter, r *http.Request, segs
 				"Microsoft.Deployment.Admin resources exist only in the %s.", DefaultProviderSubscription)
 			return
 		}
-		if low[5] != "global" {
+		if !validLocation(low[5], low[6:]) {
 			writeARMError(w, http.StatusNotFound, "LocationNotFound",
 				"The location '%s' is not available for Microsoft.Deployment.Admin; use 'global'.", segs[5])
 			return

@@ -48,6 +48,10 @@ const (
 	// RotateNoHeaders answers 200 without any operation header, as the spec
 	// also allows; progress is then visible only in productDeployments.
 	RotateNoHeaders
+	// RotateBareAccepted answers 202 without any header and without a
+	// body, as the specification's RotateSecrets.json example does;
+	// progress is visible only in productDeployments.
+	RotateBareAccepted
 )
 
 // Client is a service principal registered with the stamp's identity
@@ -140,7 +144,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Identity != ADFS && o.Identity != Entra {
 		return o, fmt.Errorf("sim/hub: unknown identity style %d", int(o.Identity))
 	}
-	if o.RotateResponse < RotateAsync || o.RotateResponse > RotateNoHeaders {
+	if o.RotateResponse < RotateAsync || o.RotateResponse > RotateBareAccepted {
 		return o, fmt.Errorf("sim/hub: unknown rotate response %d", int(o.RotateResponse))
 	}
 	if o.TenantID == "" {
@@ -172,6 +176,9 @@ func (o Options) withDefaults() (Options, error) {
 		if c.Secret == "" && c.Certificate == nil {
 			return o, fmt.Errorf("sim/hub: client %q has neither a secret nor a certificate", c.ID)
 		}
+	}
+	if r := o.Scenario.Replies.Rotate; r < RotateAsync || r > RotateBareAccepted {
+		return o, fmt.Errorf("sim/hub: scenario %q: unknown rotate response %d", o.Scenario.Name, int(r))
 	}
 	if err := o.Scenario.validate(); err != nil {
 		return o, err

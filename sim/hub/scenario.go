@@ -15,6 +15,8 @@ type Scenario struct {
 	Name string `json:"name"`
 	// Products are the installed resource providers.
 	Products []Product `json:"products"`
+	// Replies selects the reply shapes the stamp uses.
+	Replies Replies `json:"replies"`
 }
 
 // Product is one installed resource provider (a product deployment and its
@@ -42,6 +44,13 @@ type Product struct {
 	RotationFailures []float64 `json:"rotationFailures,omitempty"`
 	// Secrets are the package's secrets.
 	Secrets []Secret `json:"secrets"`
+	// BootstrapOnly makes the product bootstrapped but never deployed, as
+	// the specification's ProductDeployment/Get.json example shows: status
+	// BootstrapSucceeded and neither deployment nor
+	// lastSuccessfulDeployment, so no deployed package version is named.
+	// Its package is still served under ID + "." + Version; rotateSecrets
+	// is refused.
+	BootstrapOnly bool `json:"bootstrapOnly,omitempty"`
 }
 
 // Secret is one secret of a product package.
@@ -59,6 +68,10 @@ type Secret struct {
 	// ExpiresIn places the current secret's expirationDate relative to the
 	// clock when the stamp is first created.
 	ExpiresIn time.Duration `json:"expiresIn"`
+	// NoExpiry leaves expirationDate out of secretState until a rotation
+	// deploys a certificate, as the specification's ProductSecret examples
+	// do.
+	NoExpiry bool `json:"noExpiry,omitempty"`
 }
 
 // Host returns the certificate host name the product requires on a stamp,
@@ -136,6 +149,50 @@ var scenarios = map[string]func() Scenario{
 		eh, sql, my := eventHubProduct(), sqlProduct(), mySQLProduct()
 		eh.Secrets[0].ExpiresIn, sql.Secrets[0].ExpiresIn, my.Secrets[0].ExpiresIn = 3*day, 9*day, 20*day
 		return Scenario{Name: "near-expiry", Products: []Product{eh, sql, my}}
+	},
+	// bare-202: the default stamp answering rotateSecrets with a 202 that
+	// has no header and no body, as the specification's example does.
+	"bare-202": func() Scenario {
+		s := DefaultScenario()
+		s.Name, s.Replies.Rotate = "bare-202", RotateBareAccepted
+		return s
+	},
+	// async-secrets: the default stamp running validate and import as
+	// long-running operations, whose failed results say why (the error
+	// field ARM's asynchronous pattern has, which the specification's
+	// OperationResult lacks).
+	"async-secrets": func() Scenario {
+		s := DefaultScenario()
+		s.Name, s.Replies.AsyncSecrets, s.Replies.OperationErrors = "async-secrets", true, true
+		return s
+	},
+	// operation-errors: the rotation-fails stamp with an error field in
+	// failed operation results and a bare properties.error, as a stamp
+	// that differs from the specification may answer.
+	"operation-errors": func() Scenario {
+		s := DefaultScenario()
+		s.Name, s.Replies.OperationErrors = "operation-errors", true
+		s.Products[0].RotationFailures = []float64{60}
+		return s
+	},
+	// spec-examples: every shape of the specification's examples at once:
+	// bare-array lists, a bare 202 from rotateSecrets, asynchronous
+	// validate and import, operation results under locations/redmond
+	// spelled operationResults, and beside the default products a
+	// bootstrap-only microsoft.iothubpreview whose secret has no
+	// expirationDate.
+	"spec-examples": func() Scenario {
+		s := DefaultScenario()
+		s.Name = "spec-examples"
+		s.Replies = Replies{Rotate: RotateBareAccepted, AsyncSecrets: true, BareLists: true,
+			OperationLocation: "redmond", OperationResultsCasing: true}
+		s.Products = append(s.Products, Product{
+			ID: "microsoft.iothubpreview", Version: "1.0.2", SANLabel: "iothub", RotationDuration: time.Hour,
+			BootstrapOnly: true,
+			Secrets: []Secret{{Name: "sslCert", Kind: KindCertificate, Description: "Application SSL certificate.",
+				ExpiresAfter: "P365D", NoExpiry: true}},
+		})
+		return s
 	},
 	// rotation-fails: the default stamp whose first Event Hubs rotation
 	// fails at 60 %; a second attempt succeeds.

@@ -57,7 +57,7 @@ func TestNamedScenarios(t *testing.T) {
 			},
 		},
 	}
-	if diff := cmp.Diff([]string{"default", "near-expiry", "rotation-fails", "with-mysql"}, ScenarioNames()); diff != "" {
+	if diff := cmp.Diff([]string{"async-secrets", "bare-202", "default", "near-expiry", "operation-errors", "rotation-fails", "spec-examples", "with-mysql"}, ScenarioNames()); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 	for name, tc := range tests {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // routePackagesLocked serves productPackages[/{pkg}[/secrets[/{name}[/validate|/import]]]].
@@ -15,7 +17,7 @@ func (s *Server) routePackagesLocked(w http.ResponseWriter, r *http.Request, seg
 			for i := range s.st.Products {
 				out = append(out, s.packageJSON(&s.st.Products[i]))
 			}
-			writeList(w, r, out, s.opts.PageSize)
+			writeAdminList(s, w, r, out)
 		}
 		return
 	}
@@ -40,7 +42,7 @@ func (s *Server) routePackagesLocked(w http.ResponseWriter, r *http.Request, seg
 			for i := range p.Secrets {
 				out = append(out, s.secretJSON(p, &p.Secrets[i]))
 			}
-			writeList(w, r, out, s.opts.PageSize)
+			writeAdminList(s, w, r, out)
 		}
 		return
 	}
@@ -121,7 +123,7 @@ type secretDescriptor struct {
 type secretStateJSON struct {
 	Status         string `json:"status"`
 	RotationStatus string `json:"rotationStatus"`
-	ExpirationDate string `json:"expirationDate"`
+	ExpirationDate string `json:"expirationDate,omitempty"`
 }
 
 func (s *Server) secretJSON(p *ProductState, sec *SecretState) secretJSON {
@@ -137,11 +139,20 @@ func (s *Server) secretJSON(p *ProductState, sec *SecretState) secretJSON {
 			SecretKind: sec.Kind, Description: sec.Description, ExpiresAfter: sec.ExpiresAfter,
 			SecretDescriptor: desc,
 			SecretState: secretStateJSON{
-				Status: sec.Status, RotationStatus: sec.RotationStatus, ExpirationDate: armTime(sec.ExpirationDate),
+				Status: sec.Status, RotationStatus: sec.RotationStatus, ExpirationDate: expirationDate(sec.ExpirationDate),
 			},
 			ProvisioningState: "Succeeded",
 		},
 	}
+}
+
+// expirationDate is secretState.expirationDate: absent when the stamp does
+// not know it (Secret.NoExpiry).
+func expirationDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return armTime(t)
 }
 
 // maxPFXBody bounds a validate/import body (a PFX is a few kilobytes).
@@ -197,6 +208,10 @@ func (s *Server) validateOrImportLocked(w http.ResponseWriter, r *http.Request, 
 		Host: p.host(s.opts.Region, s.opts.ExternalFQDN), Product: p.ID, Roots: s.ca.Pool(),
 		RootName: s.ca.Cert.Subject.CommonName, Now: s.st.Now,
 	})
+	if s.st.Replies.AsyncSecrets {
+		s.startSecretOpLocked(w, r, p, sec, doImport, info, bad)
+		return
+	}
 	if bad != nil {
 		writeARMError(w, http.StatusBadRequest, bad.Code, "%s", bad.Message)
 		return
@@ -210,4 +225,33 @@ func (s *Server) validateOrImportLocked(w http.ResponseWriter, r *http.Request, 
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+}
+
+// startSecretOpLocked answers a validate or import as a long-running
+// operation (Replies.AsyncSecrets): 202 with Azure-AsyncOperation,
+// Location and Retry-After; the operation ends after
+// SecretOperationDuration with the verdict on the certificate.
+func (s *Server) startSecretOpLocked(w http.ResponseWriter, r *http.Request, p *ProductState, sec *SecretState, doImport bool, info *CertInfo, bad *ErrorInfo) {
+	kind := "validate"
+	if doImport {
+		kind = "import"
+	}
+	id := guidFor("operation", s.opts.Region, s.opts.ExternalFQDN, p.ID, kind, strconv.Itoa(len(s.st.Operations)+1))
+	op := OperationState{ID: id, Kind: kind, Product: p.ID, Status: OpUpdating, StartTime: s.st.Now,
+		Duration: SecretOperationDuration, Secrets: []string{}, Secret: sec.Name}
+	if bad != nil {
+		op.Error = bad.clone()
+	} else if doImport {
+		op.Upload = info.clone()
+	}
+	s.st.Operations = append(s.st.Operations, op)
+	if !s.commitLocked(w) {
+		return
+	}
+	url := s.operationURL(r, id)
+	w.Header().Set("Azure-AsyncOperation", url)
+	w.Header().Set("Location", url)
+	w.Header().Set("Retry-After", retryAfterSeconds(SecretOperationDuration/2))
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
 }

@@ -10,6 +10,7 @@ import (
 // ProductDeployment status enum of the Microsoft.Deployment.Admin spec.
 const (
 	StatusDeploymentSucceeded     = "DeploymentSucceeded"
+	StatusBootstrapSucceeded      = "BootstrapSucceeded"
 	StatusSecretRotationRunning   = "SecretRotationInProgress"
 	StatusSecretRotationSucceeded = "SecretRotationSucceeded"
 	StatusSecretRotationFailed    = "SecretRotationFailed"
@@ -29,6 +30,7 @@ const (
 // Operation status values (operation results).
 const (
 	OpRotatingSecrets = "RotatingSecrets"
+	OpUpdating        = "Updating"
 	OpSucceeded       = "Succeeded"
 	OpFailed          = "Failed"
 )
@@ -47,6 +49,8 @@ type State struct {
 	Products []ProductState `json:"products"`
 	// Operations are the asynchronous operations started, oldest first.
 	Operations []OperationState `json:"operations"`
+	// Replies are the reply shapes the stamp uses (Scenario.Replies).
+	Replies Replies `json:"replies"`
 	// TokensIssued counts access tokens issued since the server started
 	// (not persisted).
 	TokensIssued int `json:"-"`
@@ -69,6 +73,8 @@ type ProductState struct {
 	PendingFailures []float64 `json:"pendingFailures,omitempty"`
 	// Status is the deployment's properties.status.
 	Status string `json:"status"`
+	// BootstrapOnly: bootstrapped, never deployed (Product.BootstrapOnly).
+	BootstrapOnly bool `json:"bootstrapOnly,omitempty"`
 	// LastError is the error of the last rotation, if it failed.
 	LastError *ErrorInfo `json:"lastError,omitempty"`
 	// RotateSecretsCalls counts POST rotateSecrets requests for the
@@ -92,7 +98,8 @@ type SecretState struct {
 	// Complete or Failed.
 	RotationStatus string `json:"rotationStatus"`
 	// ExpirationDate is when the deployed secret expires: the NotAfter of
-	// the deployed certificate once one was rotated in.
+	// the deployed certificate once one was rotated in. Zero when the
+	// stamp does not say (Secret.NoExpiry).
 	ExpirationDate time.Time `json:"expirationDate"`
 	// Deployed describes the certificate in use, nil while the stamp still
 	// uses the certificate it was created with.
@@ -118,13 +125,17 @@ type CertInfo struct {
 	ImportedAt time.Time `json:"importedAt"`
 }
 
-// OperationState is an asynchronous operation (a secret rotation).
+// OperationState is an asynchronous operation: a secret rotation, or a
+// validate or import with Replies.AsyncSecrets.
 type OperationState struct {
 	// ID is the operation id in the operationresults URL (a GUID).
 	ID string `json:"id"`
+	// Kind is "" for a rotation, else "validate" or "import".
+	Kind string `json:"kind,omitempty"`
 	// Product is the product id the operation rotates.
 	Product string `json:"product"`
-	// Status is RotatingSecrets, Succeeded or Failed.
+	// Status is RotatingSecrets (Updating for validate and import),
+	// Succeeded or Failed.
 	Status    string    `json:"status"`
 	StartTime time.Time `json:"startTime"`
 	// EndTime is zero while the operation runs.
@@ -142,8 +153,13 @@ type OperationState struct {
 	// Vanished operations answer 404 on their URL (a fault); the rotation
 	// itself goes on.
 	Vanished bool `json:"vanished,omitempty"`
-	// Error is set when the operation failed.
+	// Error is set when the operation failed; for validate and import it
+	// is the verdict on the certificate, set from the start and shown
+	// when the operation ends.
 	Error *ErrorInfo `json:"error,omitempty"`
+	// Secret and Upload are what an import records when it succeeds.
+	Secret string    `json:"secret,omitempty"`
+	Upload *CertInfo `json:"upload,omitempty"`
 }
 
 // ErrorInfo is an ARM error code and message.
@@ -154,20 +170,31 @@ type ErrorInfo struct {
 
 // newState builds the stamp's initial state from a scenario at time now.
 func newState(sc *Scenario, now time.Time) *State {
-	st := &State{Scenario: sc.Name, Created: now, Now: now, Operations: []OperationState{}}
+	st := &State{Scenario: sc.Name, Created: now, Now: now, Operations: []OperationState{}, Replies: sc.Replies}
 	for _, p := range sc.Products {
 		ps := ProductState{
 			ID: strings.ToLower(p.ID), Version: p.Version, SANLabel: strings.ToLower(p.SANLabel),
 			RotationDuration: p.RotationDuration, RetryAfter: p.retryAfter(),
 			PendingFailures: slices.Clone(p.RotationFailures),
 			Status:          StatusDeploymentSucceeded,
+			BootstrapOnly:   p.BootstrapOnly,
+		}
+		if p.BootstrapOnly {
+			ps.Status = StatusBootstrapSucceeded
 		}
 		for _, s := range p.Secrets {
-			ps.Secrets = append(ps.Secrets, SecretState{
+			sec := SecretState{
 				Name: s.Name, Kind: s.Kind, Description: s.Description, ExpiresAfter: s.ExpiresAfter,
 				Status: SecretDeployed, RotationStatus: RotationNone,
 				ExpirationDate: now.Add(s.ExpiresIn).UTC(),
-			})
+			}
+			if s.NoExpiry {
+				sec.ExpirationDate = time.Time{}
+			}
+			if p.BootstrapOnly {
+				sec.Status = "NotUploaded"
+			}
+			ps.Secrets = append(ps.Secrets, sec)
 		}
 		st.Products = append(st.Products, ps)
 	}
@@ -256,6 +283,7 @@ func (p ProductState) clone() ProductState {
 func (op OperationState) clone() OperationState {
 	op.Secrets = slices.Clone(op.Secrets)
 	op.Error = op.Error.clone()
+	op.Upload = op.Upload.clone()
 	return op
 }
 
