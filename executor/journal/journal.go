@@ -290,6 +290,10 @@ func (j *Journal) Close() error {
 		j.syncs.Add(1)
 		if err = j.f.Sync(); err != nil {
 			err = fmt.Errorf("journal %s: %w", j.name, err)
+		} else {
+			j.mu.Lock()
+			j.durable.Store(&headState{seq: j.seq, hash: j.head})
+			j.mu.Unlock()
 		}
 	}
 	if cerr := j.f.Close(); err == nil {
