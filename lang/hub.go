@@ -111,20 +111,20 @@ func (h *Hub) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
 			Subject:  h.DeclRange.Ptr(),
 		})
 	case 1:
-		at.diags = append(at.diags, h.evalAuth(ctx, content.Blocks[0])...)
+		at.diags = append(at.diags, evalAuth(ctx, content.Blocks[0], &h.Auth)...)
 	default:
 		at.diags = append(at.diags, duplicate("auth block", "", content.Blocks[0].DefRange, content.Blocks[1].DefRange))
 	}
 	return append(diags, at.diags...)
 }
 
-func (h *Hub) evalAuth(ctx *hcl.EvalContext, block *hcl.Block) hcl.Diagnostics {
+// evalAuth evaluates an auth block (of a hub, or of a backend) into a.
+func evalAuth(ctx *hcl.EvalContext, block *hcl.Block, a *HubAuth) hcl.Diagnostics {
 	content, diags := block.Body.Content(hubAuthSchema)
 	if diags.HasErrors() {
 		return diags
 	}
 	at := attrEvaluator{ctx: ctx}
-	a := &h.Auth
 	a.DeclRange = block.DefRange
 	a.Method = at.str(content.Attributes["method"])
 	a.Tenant = at.str(content.Attributes["tenant"])

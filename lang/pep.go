@@ -184,5 +184,8 @@ func (rb *Runbook) evalConnections() hcl.Diagnostics {
 	for _, name := range sortedKeys(rb.PEPs) {
 		diags = append(diags, rb.PEPs[name].eval(ctx)...)
 	}
+	if rb.Meta != nil && rb.Meta.Backend != nil {
+		diags = append(diags, rb.Meta.Backend.eval(ctx)...)
+	}
 	return diags
 }

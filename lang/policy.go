@@ -24,11 +24,20 @@ func decodePolicy(block *hcl.Block) (*Policy, hcl.Diagnostics) {
 
 var metaSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "owner"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
 }
 
 func decodeMeta(block *hcl.Block) (*Meta, hcl.Diagnostics) {
 	m := &Meta{DeclRange: block.DefRange}
 	content, diags := block.Body.Content(metaSchema)
+	for _, b := range content.Blocks {
+		if m.Backend != nil {
+			diags = append(diags, duplicate("backend block", "", m.Backend.DeclRange, b.DefRange))
+			continue
+		}
+		be, bdiags := decodeBackend(b)
+		m.Backend, diags = be, append(diags, bdiags...)
+	}
 	diags = append(diags, decodeString(content.Attributes["description"], &m.Description)...)
 	diags = append(diags, decodeString(content.Attributes["owner"], &m.Owner)...)
 	return m, diags

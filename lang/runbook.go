@@ -50,7 +50,10 @@ type Runbook struct {
 type Meta struct {
 	Description string
 	Owner       string
-	DeclRange   hcl.Range
+	// Backend is where the runbook's state lives; nil is the local
+	// .runbook directory.
+	Backend   *Backend
+	DeclRange hcl.Range
 }
 
 // StepNames returns the step names in sorted order.
