@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // stateDir is the .runbook directory beside a runbook: its key, journals,
@@ -39,41 +41,63 @@ func (s stateDir) runs() string  { return s.path("runs") }
 func (s stateDir) locks() string { return s.path("locks") }
 func (s stateDir) sim() string   { return s.path("sim") }
 
+// keySize is the length of the runbook key in bytes.
+const keySize = 32
+
 // key returns the runbook's secret key, creating it on first use. It keys
 // the HMAC fingerprints of sensitive values and the MACs of saved plans; it
 // never leaves this directory.
+//
+// The key is written whole to a temporary file, synced, and then linked to
+// its name, which fails if the name exists: a crash leaves either no key or
+// a complete one, and of two processes creating it at once both end up with
+// the one that was linked first (a rename would let the second replace the
+// key the first already used).
 func (s stateDir) key() ([]byte, error) {
 	p := s.path("key")
-	b, err := os.ReadFile(p)
-	if err == nil && len(b) == 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read the runbook key: %w", err)
+	b, err := readKey(p)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return b, err
 	}
 	if err := os.MkdirAll(s.root, 0o700); err != nil {
 		return nil, err
 	}
-	b = make([]byte, 32)
+	b = make([]byte, keySize)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return s.key() // another process made it first
-	}
+	tmp, err := writeTemp(p, b)
 	if err != nil {
 		return nil, fmt.Errorf("create the runbook key: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return readKey(p) // another process made it first
+		}
+		return nil, fmt.Errorf("create the runbook key: %w", err)
+	}
+	syncDir(s.root)
+	return b, nil
+}
+
+// readKey reads the key at p; a key of the wrong size is an error that says
+// what to do, never a reason to make a new key silently (plans and
+// fingerprints made with the old one would no longer match).
+func readKey(p string) ([]byte, error) {
+	b, err := boundedread.File(p, keySize+1)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("read the runbook key: %w", err)
 	}
-	return b, f.Close()
+	if len(b) != keySize {
+		return nil, fmt.Errorf("the runbook key %s is malformed (%d bytes, want %d): an interrupted write or an edit damaged it. "+
+			"Restore it from a backup, or delete it to have a new key made on the next run "+
+			"(saved plans made with the old key must then be made again)", p, len(b), keySize)
+	}
+	return b, nil
 }
 
 // derive returns a key for one purpose, so that no two uses share a key.
@@ -104,29 +128,58 @@ func (s stateDir) consume(planID string) error {
 	return f.Close()
 }
 
-// writePrivate writes a file with mode 0600, atomically.
+// writePrivate writes a file with mode 0600, atomically: a temporary file
+// beside it is written, synced and renamed over it.
 func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := writeTemp(path, data)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
-		tmp.Close()
+	defer os.Remove(tmp)
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// writeTemp writes data to a new 0600 file beside path, synced to disk,
+// and returns its name.
+func writeTemp(path string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return "", err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	err = tmp.Chmod(0o600)
+	if isWindows() {
+		err = nil // no mode bits there
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		_, err = tmp.Write(data)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+// syncDir makes a rename or link in dir durable, where the system allows
+// it (not on Windows); a failure only weakens durability, so it is ignored.
+func syncDir(dir string) {
+	if isWindows() {
+		return
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 func sha256Hex(b []byte) string {
