@@ -79,20 +79,6 @@ var productSecretOutputs = cty.Object(map[string]cty.Type{
 	"status":      cty.String,
 })
 
-// productSecretState is the type of a product_secret change's Before and
-// After: the secret on the stamp. expires is the stamp's expirationDate
-// before, and the certificate's not_after after (the expiry the secret will
-// show once a rotation deploys it); pfx_password is null before and the
-// (sensitive) password after, so a diff shows that a password is sent.
-var productSecretState = cty.Object(map[string]cty.Type{
-	"package_id":   cty.String,
-	"secret_name":  cty.String,
-	"status":       cty.String,
-	"expires":      cty.String,
-	"certificate":  EvidenceType,
-	"pfx_password": cty.String,
-})
-
 // Name returns "product_secret".
 func (ProductSecret) Name() string { return "product_secret" }
 

@@ -74,15 +74,6 @@ var rotateActionOutputs = cty.Object(map[string]cty.Type{
 	"operation":  cty.String,
 })
 
-// rotateActionState is the type of Before and After: the deployment's
-// status and each secret's secretState.status by name.
-var rotateActionState = cty.Object(map[string]cty.Type{
-	"product_id": cty.String,
-	"package_id": cty.String,
-	"status":     cty.String,
-	"secrets":    cty.Map(cty.String),
-})
-
 // Name returns "rotate_action".
 func (RotateAction) Name() string { return "rotate_action" }
 

@@ -121,7 +121,8 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulated Hub: %w", err)
 	}
-	if err := s.hub.Start(); err != nil && creds.HubAddr != "" {
+	err = s.hub.Start()
+	if err != nil && creds.HubAddr != "" {
 		// The old port is taken: take another (journalled operation URLs
 		// of an unfinished run then no longer reach the Hub).
 		hubOpts.Addr = ""

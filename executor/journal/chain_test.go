@@ -270,3 +270,57 @@ func TestHeadAnchor(t *testing.T) {
 		t.Errorf("edited last record: status %s, head unchanged = %v; want the head to differ from the anchor", run.Status, run.Head == anchor)
 	}
 }
+
+// failingAppend is a journal file whose truncation or sync fails.
+type failingAppend struct {
+	*os.File
+	truncErr, syncErr error
+}
+
+func (f failingAppend) Truncate(size int64) error {
+	if f.truncErr != nil {
+		return f.truncErr
+	}
+	return f.File.Truncate(size)
+}
+
+func (f failingAppend) Sync() error {
+	if f.syncErr != nil {
+		return f.syncErr
+	}
+	return f.File.Sync()
+}
+
+// When the torn last line cannot be cut off (or the cut not synced), Open
+// fails: appending after the torn bytes would break the chain.
+func TestOpenTornTailRepairFails(t *testing.T) {
+	boom := errors.New("disk says no")
+	for name, f := range map[string]failingAppend{
+		"truncate": {truncErr: boom},
+		"sync":     {syncErr: boom},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, _ := writeRun(t, dir, "r1")
+			tail, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tail.WriteString(`{"seq":9,"ti`)
+			tail.Close()
+			defer func(orig func(string) (appendFile, error)) { openAppend = orig }(openAppend)
+			openAppend = func(path string) (appendFile, error) {
+				file, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+				f.File = file
+				return f, err
+			}
+			j, err := Open(path, newTicking())
+			if !errors.Is(err, boom) {
+				if j != nil {
+					j.Close()
+				}
+				t.Fatalf("Open error = %v, want %v", err, boom)
+			}
+		})
+	}
+}

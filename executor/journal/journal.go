@@ -118,12 +118,13 @@ func Open(path string, clk clock.Clock) (*Journal, error) {
 		p.run = filepath.Base(path[:len(path)-len(filepath.Ext(path))])
 		p.head = Genesis(p.run)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := openAppend(path)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if torn != nil {
-		if err := f.Truncate(torn.Offset); err == nil {
+		err := f.Truncate(torn.Offset)
+		if err == nil {
 			err = f.Sync()
 		}
 		if err != nil {
@@ -141,6 +142,19 @@ func Open(path string, clk clock.Clock) (*Journal, error) {
 		}
 	}
 	return j, nil
+}
+
+// appendFile is the journal file of a resumed run: a File that can also
+// cut off a torn last line.
+type appendFile interface {
+	File
+	Truncate(size int64) error
+}
+
+// openAppend opens a journal to continue it; a variable so that tests can
+// make its truncation or sync fail.
+var openAppend = func(path string) (appendFile, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 }
 
 func start(f File, name, run string, clk clock.Clock, seq uint64, head string) *Journal {

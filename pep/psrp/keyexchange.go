@@ -98,6 +98,7 @@ func (k *SessionKey) EncryptTo(r io.Reader, pub *rsa.PublicKey) ([]byte, error) 
 	if r == nil {
 		r = rand.Reader
 	}
+	//lint:ignore SA1019 MS-PSRP wraps the session key (ENCRYPTED_SESSION_KEY) with RSA PKCS#1 v1.5; the protocol leaves no choice
 	ct, err := rsa.EncryptPKCS1v15(r, pub, k.k[:])
 	if err != nil {
 		return nil, fmt.Errorf("psrp: encrypt session key: %w", err)
@@ -114,6 +115,7 @@ func DecryptSessionKey(priv *rsa.PrivateKey, blob []byte) (*SessionKey, error) {
 	}
 	ct := slices.Clone(blob[len(simpleBlobHeader):])
 	slices.Reverse(ct)
+	//lint:ignore SA1019 MS-PSRP wraps the session key (ENCRYPTED_SESSION_KEY) with RSA PKCS#1 v1.5; the protocol leaves no choice
 	plain, err := rsa.DecryptPKCS1v15(nil, priv, ct)
 	if err != nil {
 		return nil, errors.New("psrp: session key does not decrypt with our private key")

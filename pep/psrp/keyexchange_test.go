@@ -246,6 +246,7 @@ func TestDecryptSessionKeyRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 MS-PSRP wraps the session key (ENCRYPTED_SESSION_KEY) with RSA PKCS#1 v1.5; the protocol leaves no choice
 	other, err := rsa.EncryptPKCS1v15(nil, &priv.PublicKey, []byte("sixteen byte key"))
 	if err != nil {
 		t.Fatal(err)

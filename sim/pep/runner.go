@@ -61,10 +61,6 @@ func (c *call) info(msg string) {
 	}.Object())
 }
 
-func (c *call) warn(msg string) {
-	c.emit(psrp.MsgWarningRecord, psrp.InformationalRecordObject("System.Management.Automation.WarningRecord", msg))
-}
-
 func (c *call) writeError(e psrp.ErrorRecord) { c.emit(psrp.MsgErrorRecord, e.StreamObject()) }
 
 // sleep waits on the PEP's clock; it fails when the pipeline is stopped.

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	//lint:ignore SA1019 NTLM (MS-NLMP NTOWF) derives the NT hash with MD4; the protocol leaves no choice
 	"golang.org/x/crypto/md4"
 )
 
