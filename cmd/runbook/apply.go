@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -136,8 +136,13 @@ func runApply(e *env, args []string) int {
 			return exitError
 		}
 		fmt.Fprint(e.stdout, "Do you want to apply this plan? Only 'yes' will be accepted: ")
-		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
+		line, err := readAnswer(e.ctx, e.stdin)
+		if errors.Is(err, errInterrupted) {
+			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(e.stderr, "Apply cancelled: interrupted.")
+			return exitError
+		}
+		if strings.TrimSpace(string(line)) != "yes" {
 			fmt.Fprintln(e.stdout, "Apply cancelled.")
 			return exitError
 		}
@@ -166,31 +171,30 @@ func runApply(e *env, args []string) int {
 		return exitError
 	}
 
+	// Two stages once steps run: the first signal starts nothing new and
+	// lets running steps reach a safe point; the second detaches at once.
 	stop := make(chan struct{})
 	ctx, detach := context.WithCancel(e.ctx)
 	defer detach()
 	progress := newProgress(e, *asJSON, s.clock)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-e.signals:
-				n++
-				if n == 1 {
-					progress.note("Interrupt received: no new step will start; running steps go on to a safe point. Press Ctrl-C again to detach at once.")
-					j.Append(journal.Record{Type: journal.Note, Reason: "interrupt: no new step starts"})
-					close(stop)
-				} else {
-					progress.note("Second interrupt: detaching now. Remote operations already started keep running on the stamp.")
-					j.Append(journal.Record{Type: journal.Note, Reason: "second interrupt: detaching from running steps"})
-					detach()
-					return
-				}
-			}
+	var stage int
+	restore := e.onSignal(func(os.Signal) bool {
+		stage++
+		switch stage {
+		case 1:
+			progress.note("Interrupt received: no new step will start; running steps go on to a safe point. Press Ctrl-C again to detach at once.")
+			j.Append(journal.Record{Type: journal.Note, Reason: "interrupt: no new step starts"})
+			close(stop)
+			return true
+		case 2:
+			progress.note("Second interrupt: detaching now. Remote operations already started keep running on the stamp.")
+			j.Append(journal.Record{Type: journal.Note, Reason: "second interrupt: detaching from running steps"})
+			detach()
+			return true
 		}
-	}()
+		return false
+	})
+	defer restore()
 
 	every := time.Minute
 	if s.sim != nil {
@@ -207,6 +211,28 @@ func runApply(e *env, args []string) int {
 	jerr := j.Close()
 	progress.close()
 	return s.report(res, runID, jerr, *asJSON)
+}
+
+// readAnswer reads a line of r with readLine, or gives up when ctx ends (a
+// Ctrl-C at a prompt) with the context's cause. The read itself cannot be
+// cancelled: it is left to finish in the background, and the command is
+// about to return.
+func readAnswer(ctx context.Context, r io.Reader) ([]byte, error) {
+	type answer struct {
+		line []byte
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		line, err := readLine(r)
+		got <- answer{line, err}
+	}()
+	select {
+	case a := <-got:
+		return a.line, a.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -42,9 +42,14 @@ type env struct {
 	// (a Windows console where virtual-terminal processing cannot be
 	// enabled): no colour and no live status line then.
 	noVT bool
-	// signals delivers SIGINT/SIGTERM.
+	// signals delivers SIGINT/SIGTERM; run turns them into the
+	// cancellation of ctx (see interrupts).
 	signals <-chan os.Signal
 	ctx     context.Context
+	// exit ends the process; nil in tests that run commands in-process,
+	// where a command that ignores its context is a failing test.
+	exit func(int)
+	intr *interrupts
 }
 
 func newEnv() *env {
@@ -62,6 +67,7 @@ func newEnv() *env {
 		signals:   sig,
 		ctx:       context.Background(),
 		width:     func() int { return terminalWidth(os.Stdout) },
+		exit:      os.Exit,
 	}
 	if e.stdoutTTY && !enableVT(os.Stdout) || e.stderrTTY && !enableVT(os.Stderr) {
 		e.noVT = true
@@ -130,7 +136,20 @@ func commands() []command {
 	}
 }
 
+// run runs the command of e.args. A command cancelled by a signal exits
+// with 128 + the signal's number (130 for Ctrl-C), as shells expect.
 func run(e *env) int {
+	stop := e.watchSignals()
+	defer stop()
+	code := dispatch(e)
+	if sig := e.interrupted(); sig != nil && code != exitOK {
+		fmt.Fprintf(e.stderr, "runbook: interrupted (%v)\n", sig)
+		return exitCodeFor(sig)
+	}
+	return code
+}
+
+func dispatch(e *env) int {
 	if len(e.args) == 0 {
 		usage(e.stderr)
 		return exitUsage

@@ -81,10 +81,7 @@ The same settings, secrets included, are in %s (0600) as KEY=value lines.
 Press Ctrl-C to stop.
 `, sim.hub.URL(), simClientID, caPath, host, port, simPEPUser,
 		sim.dir, sim.hub.URL(), caPath, simClientID, host, port, simPEPUser, envFile)
-	select {
-	case <-e.signals:
-	case <-e.ctx.Done():
-	}
+	<-e.ctx.Done()
 	fmt.Fprintln(e.stdout, "Stopped.")
 	return exitOK
 }
