@@ -30,12 +30,7 @@ const (
 // refuses a server that does not offer Negotiate (no fallback to Basic) and,
 // in sealing mode, one whose challenge drops the sealing flags.
 func (t *transport) handshake(ctx context.Context, c *conn) error {
-	domain, user := splitUser(t.cfg.Username)
-	client, err := ntlmssp.NewClient(
-		ntlmssp.SetUserInfo(user, t.cfg.Password),
-		ntlmssp.SetDomain(domain),
-		ntlmssp.SetVersion(ntlmssp.DefaultVersion()),
-	)
+	client, err := newNTLMClient(t.cfg.Username, t.cfg.Password)
 	if err != nil {
 		return fmt.Errorf("wsman: ntlm: %w", err)
 	}
@@ -85,6 +80,18 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	c.session = client.SecuritySession()
 	c.authed = true
 	return nil
+}
+
+// newNTLMClient is the NTLMv2 client for an account named "DOMAIN\user",
+// or "user@dns.domain" (sent whole, with an empty domain, as Windows
+// clients do).
+func newNTLMClient(username, password string) (*ntlmssp.Client, error) {
+	domain, user := splitUser(username)
+	return ntlmssp.NewClient(
+		ntlmssp.SetUserInfo(user, password),
+		ntlmssp.SetDomain(domain),
+		ntlmssp.SetVersion(ntlmssp.DefaultVersion()),
+	)
 }
 
 // negotiateToken returns the token of a "WWW-Authenticate: Negotiate <b64>"

@@ -48,10 +48,20 @@ func parseAccount(name, password string) account {
 }
 
 // matches reports whether a client-supplied domain and user name the
-// account: the user case-insensitively, the domain when given.
+// account: the user case-insensitively, the domain when given. Like
+// Windows it takes "DOMAIN\user" and the UPN "user@dns.domain", whose DNS
+// domain's first label must then be the account's domain
+// (CloudAdmin@azurestack.local for AZURESTACK\CloudAdmin).
 func (a account) matches(domain, user string) bool {
 	if d, u, ok := strings.Cut(user, `\`); ok && domain == "" {
 		domain, user = d, u
+	}
+	if i := strings.LastIndex(user, "@"); i > 0 && domain == "" {
+		label, _, _ := strings.Cut(user[i+1:], ".")
+		if label == "" {
+			return false
+		}
+		domain, user = label, user[:i]
 	}
 	if !strings.EqualFold(user, a.user) {
 		return false

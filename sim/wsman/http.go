@@ -236,6 +236,9 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request, cs *connState
 			s.unauthorized(w, rec)
 			return "", false
 		}
+		if cs.tls {
+			n.bindings = s.cbt
+		}
 		cs.ntlm = n
 		w.Header().Set("WWW-Authenticate", prefix+" "+base64.StdEncoding.EncodeToString(ch))
 		rec.Status = http.StatusUnauthorized

@@ -44,3 +44,43 @@ func TestCommandIDReusedAfterTerminate(t *testing.T) {
 		t.Errorf("receive after terminate: %v", err)
 	}
 }
+
+// TestUPNUserNames: Windows takes the account as DOMAIN\user or as the UPN
+// user@dns.domain, over Basic and NTLM (the UPN goes into NTLM as the user
+// name with an empty domain, as requests-ntlm sends it).
+func TestUPNUserNames(t *testing.T) {
+	modes := map[string]struct {
+		server simwsman.Config
+		auth   wsman.Auth
+	}{
+		"basic":       {simwsman.Config{Auth: simwsman.AuthBasic}, wsman.AuthBasic},
+		"sealed ntlm": {simwsman.Config{Auth: simwsman.AuthNegotiate, Sealing: simwsman.SealRequired}, wsman.AuthNTLM},
+	}
+	names := map[string]bool{
+		"CloudAdmin@azurestack.local": true,
+		"cloudadmin@AZURESTACK.LOCAL": true,
+		`AZURESTACK\CloudAdmin`:       true,
+		"CloudAdmin@contoso.local":    false,
+		"CloudAdmin@":                 false,
+	}
+	for mname, m := range modes {
+		s := newServer(t, m.server)
+		for name, ok := range names {
+			t.Run(mname+"/"+name, func(t *testing.T) {
+				ctx := testContext(t)
+				c, err := wsman.New(ctx, wsman.Config{Host: s.Host(), Port: s.Port(), Auth: m.auth, Username: name, Password: password})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				sh, err := c.CreateShell(ctx, wsman.ShellOptions{ResourceURI: wsman.CmdResourceURI})
+				if ok != (err == nil) {
+					t.Fatalf("create shell as %s: %v, want success %v", name, err, ok)
+				}
+				if err == nil {
+					_ = sh.Delete(ctx)
+				}
+			})
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/rc4"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,7 +47,23 @@ var ntlmSignature = []byte("NTLMSSP\x00")
 type ntlmServer struct {
 	challenge [8]byte
 	flags     uint32 // flags sent in the CHALLENGE message
+	// negotiate and challengeMsg are the first two messages, which the
+	// AUTHENTICATE message's MIC covers.
+	negotiate, challengeMsg []byte
+	// bindings is the MD5 of the channel bindings a client on this TLS
+	// connection must send when it sends any (nil over plain HTTP).
+	bindings []byte
 }
+
+// AV pair ids (MS-NLMP 2.2.2.1) the server reads in a client's NTLMv2
+// response.
+const (
+	avEOL             = 0
+	avFlags           = 6
+	avChannelBindings = 10
+
+	avFlagMICProvided = 0x2
+)
 
 // ntlmMessageType returns the type of an NTLM message (1, 2 or 3).
 func ntlmMessageType(b []byte) (uint32, error) {
@@ -59,18 +76,25 @@ func ntlmMessageType(b []byte) (uint32, error) {
 // challengeMessage answers a NEGOTIATE message. It echoes the client's
 // flags (Azure/go-ntlmssp refuses a KEY_EXCH it did not ask for), never
 // offers LM_KEY, and drops the sealing flags when refuseSeal is set (a server
-// that will not seal, for downgrade tests). targetName is the NetBIOS domain;
-// now goes into MsvAvTimestamp.
+// that will not seal, for downgrade tests). It picks the character set as
+// MS-NLMP 3.2.5.1.1 says: Unicode when the client offers it, else OEM (as
+// Python's requests-ntlm asks, with flags 0xe2889032). targetName is the
+// NetBIOS domain; now goes into MsvAvTimestamp.
 func (n *ntlmServer) challengeMessage(negotiate []byte, targetName string, refuseSeal bool, now time.Time) ([]byte, error) {
 	if len(negotiate) < 16 {
 		return nil, errors.New("short NEGOTIATE message")
 	}
 	client := binary.LittleEndian.Uint32(negotiate[12:16])
-	if client&flagUnicode == 0 {
-		return nil, errors.New("client does not support Unicode")
+	charset := uint32(flagUnicode)
+	switch {
+	case client&flagUnicode != 0:
+	case client&flagOEM != 0:
+		charset = flagOEM
+	default:
+		return nil, errors.New("client offers neither Unicode nor OEM strings")
 	}
-	flags := client&^(flagLMKey|flagOEM|flagAnonymous) |
-		flagUnicode | flagReqTarget | flagNTLM | flagTargetDom | flagTargetInfo | flagVersion
+	flags := client&^(flagLMKey|flagUnicode|flagOEM|flagAnonymous) |
+		charset | flagReqTarget | flagNTLM | flagTargetDom | flagTargetInfo | flagVersion
 	if refuseSeal {
 		flags &^= flagSeal | flagSign | flagKeyExch
 	}
@@ -78,8 +102,14 @@ func (n *ntlmServer) challengeMessage(negotiate []byte, targetName string, refus
 		return nil, err
 	}
 	n.flags = flags
+	n.negotiate = append([]byte(nil), negotiate...)
 
-	name := utf16le(targetName)
+	// The target name is in the chosen character set; AV pairs are always
+	// Unicode.
+	name := []byte(targetName)
+	if charset == flagUnicode {
+		name = utf16le(targetName)
+	}
 	var info bytes.Buffer
 	avPair := func(id uint16, v []byte) {
 		_ = binary.Write(&info, binary.LittleEndian, id)
@@ -88,7 +118,7 @@ func (n *ntlmServer) challengeMessage(negotiate []byte, targetName string, refus
 	}
 	ts := make([]byte, 8)
 	binary.LittleEndian.PutUint64(ts, uint64(now.UnixNano()/100+116444736000000000))
-	avPair(2, name)                                                    // MsvAvNbDomainName
+	avPair(2, utf16le(targetName))                                     // MsvAvNbDomainName
 	avPair(1, utf16le("ERCS01"))                                       // MsvAvNbComputerName
 	avPair(4, utf16le(strings.ToLower(targetName)+".local"))           // MsvAvDnsDomainName
 	avPair(3, utf16le("ercs01."+strings.ToLower(targetName)+".local")) // MsvAvDnsComputerName
@@ -112,7 +142,8 @@ func (n *ntlmServer) challengeMessage(negotiate []byte, targetName string, refus
 	b.Write([]byte{10, 0, 0x63, 0x45, 0, 0, 0, 15}) // Version 10.0.17763, NTLM revision 15
 	b.Write(name)
 	b.Write(info.Bytes())
-	return b.Bytes(), nil
+	n.challengeMsg = b.Bytes()
+	return n.challengeMsg, nil
 }
 
 // ntlmAuth is what a verified AUTHENTICATE message yields.
@@ -127,7 +158,11 @@ type ntlmAuth struct {
 var errBadCredentials = errors.New("ntlm: logon failure")
 
 // authenticate verifies an AUTHENTICATE message (NTLMv2 only) against the
-// account and derives the session key. It never panics on malformed input.
+// account and derives the session key. As a Windows acceptor does, it
+// checks the MIC when the client's MsvAvFlags say one is there, and channel
+// bindings when the client sends them on a TLS connection (a client that
+// sends none passes: CbtHardeningLevel Relaxed). It never panics on
+// malformed input.
 func (n *ntlmServer) authenticate(msg []byte, acct account) (*ntlmAuth, error) {
 	if len(msg) < 64 {
 		return nil, errors.New("short AUTHENTICATE message")
@@ -178,7 +213,58 @@ func (n *ntlmServer) authenticate(msg []byte, acct account) (*ntlmAuth, error) {
 		a.SessionKey = make([]byte, 16)
 		c.XORKeyStream(a.SessionKey, esk)
 	}
+	pairs := avPairs(blob)
+	if f := pairs[avFlags]; len(f) == 4 && binary.LittleEndian.Uint32(f)&avFlagMICProvided != 0 {
+		if len(msg) < 88 {
+			return nil, errors.New("AUTHENTICATE without its MIC")
+		}
+		zeroed := append([]byte(nil), msg...)
+		clear(zeroed[72:88])
+		if !hmac.Equal(msg[72:88], hmacMD5(a.SessionKey, n.negotiate, n.challengeMsg, zeroed)) {
+			return nil, errBadCredentials
+		}
+	}
+	if cb := pairs[avChannelBindings]; n.bindings != nil && len(cb) > 0 && !bytes.Equal(cb, make([]byte, len(cb))) {
+		if !hmac.Equal(cb, n.bindings) {
+			return nil, errBadCredentials
+		}
+	}
 	return a, nil
+}
+
+// avPairs reads the AV pairs of an NTLMv2 client blob (MS-NLMP 2.2.2.7:
+// 28 bytes of header, then the pairs), stopping at MsvAvEOL or at the
+// first malformed pair.
+func avPairs(blob []byte) map[uint16][]byte {
+	out := map[uint16][]byte{}
+	if len(blob) < 28 {
+		return out
+	}
+	b := blob[28:]
+	for len(b) >= 4 {
+		id, l := binary.LittleEndian.Uint16(b), int(binary.LittleEndian.Uint16(b[2:]))
+		if id == avEOL || len(b) < 4+l {
+			break
+		}
+		out[id] = b[4 : 4+l]
+		b = b[4+l:]
+	}
+	return out
+}
+
+// channelBindingsHash is the MD5 of the gss_channel_bindings_struct of a
+// TLS server certificate (MS-NLMP 2.2.2.1 MsvAvChannelBindings, RFC 5929
+// tls-server-end-point): no addresses, and application data
+// "tls-server-end-point:" followed by the certificate's SHA-256 hash (the
+// hash of a SHA-256 signed certificate, as the simulator's are).
+func channelBindingsHash(certDER []byte) []byte {
+	sum := sha256.Sum256(certDER)
+	app := append([]byte("tls-server-end-point:"), sum[:]...)
+	s := make([]byte, 16, 20+len(app))
+	s = binary.LittleEndian.AppendUint32(s, uint32(len(app)))
+	s = append(s, app...)
+	h := md5.Sum(s)
+	return h[:]
 }
 
 func ntowfv2(password, user, domain string) []byte {

@@ -67,6 +67,7 @@ type Server struct {
 	http  *http.Server
 	url   string
 	caPEM []byte
+	cbt   []byte // MD5 of the TLS channel bindings (nil without TLS)
 
 	ctx    context.Context // ends at Close; parent of handler contexts
 	cancel context.CancelFunc
@@ -128,6 +129,7 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.caPEM = caPEM
+		s.cbt = channelBindingsHash(cert.Certificate[0])
 		// HTTP/1.1 only: connection-bound NTLM and Hijack need it.
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 		scheme = "https"
