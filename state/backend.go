@@ -45,6 +45,9 @@ type Backend interface {
 	ReadJournal(ctx context.Context, run string) ([]byte, error)
 	// Runs lists the ids of every run with a journal, sorted.
 	Runs(ctx context.Context) ([]string, error)
+	// ImportJournal stores the journal of a run as it is, for state
+	// migrate; the caller has verified it. ErrExist if the run has one.
+	ImportJournal(ctx context.Context, run string, data []byte) error
 
 	// ReadDocument returns the state document and its ETag, or ErrNotFound
 	// when none was written yet.

@@ -52,3 +52,10 @@ func CheckHead(name string, data []byte, records uint64, hash string) error {
 	}
 	return nil
 }
+
+// HeadOf verifies journal data and returns its head: the number of
+// records and the hash of the last one ("" for none).
+func HeadOf(data []byte) (records uint64, hash string, err error) {
+	p := parse(data)
+	return uint64(len(p.records)), p.head, p.err
+}

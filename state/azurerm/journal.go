@@ -71,6 +71,25 @@ func (b *Backend) OpenJournal(ctx context.Context, run string, clk clock.Clock) 
 	return journal.Continue(f, b.String()+"/"+name, data, clk)
 }
 
+// ImportJournal implements state.Backend: it creates the append blob and
+// appends data in blocks.
+func (b *Backend) ImportJournal(ctx context.Context, run string, data []byte) error {
+	name := b.journalBlob(run)
+	c := b.container.NewAppendBlobClient(name)
+	_, err := c.Create(ctx, &appendblob.CreateOptions{
+		HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: to.Ptr("application/x-ndjson")},
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)}},
+	})
+	if st := status(err); st == 409 || st == 412 {
+		return fmt.Errorf("journal of run %s: %w", run, state.ErrExist)
+	}
+	if err != nil {
+		return b.explain("import journal", name, err)
+	}
+	f := &appendFile{b: b, c: c, name: name, ctx: ctx, buf: data}
+	return f.Sync()
+}
+
 // ReadJournal implements state.Backend.
 func (b *Backend) ReadJournal(ctx context.Context, run string) ([]byte, error) {
 	name := b.journalBlob(run)

@@ -101,6 +101,28 @@ func (b *Backend) Runs(ctx context.Context) ([]string, error) {
 	return runs, nil
 }
 
+// ImportJournal implements state.Backend: it creates the journal file
+// exclusively and writes data into it.
+func (b *Backend) ImportJournal(ctx context.Context, run string, data []byte) error {
+	if err := os.MkdirAll(b.RunsDir(), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(b.journalPath(run), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("journal of run %s: %w", run, state.ErrExist)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // documentName is the state document's file.
 const documentName = "state.json"
 
