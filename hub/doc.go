@@ -27,6 +27,18 @@
 // response headers), which guard against a hung connection and cannot run on
 // a virtual clock.
 //
+// # Reply shapes
+//
+// The client accepts every reply the Microsoft.Deployment.Admin 2019-01-01
+// specification allows (its examples are test fixtures under
+// testdata/spec): rotateSecrets answered 202 (or 200) without an operation
+// URL is followed through the product deployment's status; validate and
+// import, marked long-running, are followed when the stamp returns an
+// operation URL; a failed operation's reason comes from its error field
+// where a stamp sends one, else from the deployment's properties.error;
+// errors come as ExtendedErrorInfo or bare; lists come as {value,
+// nextLink}, whose nextLink is followed, or as a bare array.
+//
 // # Secrets
 //
 // No secret leaves the package except in a request body to the stamp or its

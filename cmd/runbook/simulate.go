@@ -28,7 +28,7 @@ import (
 // while real work (requests, signatures) takes its real time, so timeouts
 // stay honest. RUNBOOK_SIM_PAUSE changes it (tests use 1ms);
 // RUNBOOK_SIM_SCENARIO picks another simulated stamp when its state is
-// first created (near-expiry, rotation-fails, with-mysql).
+// first created (simhub.ScenarioNames lists them).
 const DefaultSimPause = 25 * time.Millisecond
 
 // simStamp is the documented simulated stamp, started in-process for

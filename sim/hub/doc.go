@@ -41,7 +41,11 @@
 // # Scenarios, faults and inspection
 //
 // A Scenario is the stamp's initial data (products, versions, secrets,
-// expiry, rotation durations, scripted failures); Fault values inject
+// expiry, rotation durations, scripted failures) and the shapes of its
+// replies (Replies: every shape Microsoft's specification of the API allows,
+// such as a bare 202 from rotateSecrets, long-running validate and import,
+// bare-array lists, operation results under another location, and the error
+// field real stamps may add); Fault values inject
 // latency, throttling, server errors, connection resets, token expiry, a
 // vanishing operation or a rotation failing at a given percentage, at
 // construction or at run time (Server.Inject). State returns a deep copy of
