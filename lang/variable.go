@@ -295,7 +295,11 @@ func (rb *Runbook) setFromFile(arg VarArg, set func(string, cty.Value, string, *
 	if f == nil {
 		return diags
 	}
-	rb.Files[arg.File] = f
+	// A variable file holds secrets, and diagnostics quote the lines of
+	// the files kept here: it is kept with its values masked, so that a
+	// diagnostic still points at file, line and column but never shows a
+	// value.
+	rb.Files[arg.File] = &hcl.File{Body: f.Body, Bytes: maskValues(arg.Src)}
 	if diags.HasErrors() {
 		return diags
 	}
