@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -124,7 +126,7 @@ func loadCertificate(a Auth) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	data, name := a.CertificateData, "certificate_data"
 	if len(data) == 0 {
 		var err error
-		if data, err = os.ReadFile(a.CertificateFile); err != nil {
+		if data, err = boundedread.File(a.CertificateFile, boundedread.Cert); err != nil {
 			return nil, nil, fmt.Errorf("certificate_file: %w", err)
 		}
 		name = "certificate_file " + a.CertificateFile

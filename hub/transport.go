@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // newHTTPClient builds the HTTP client shared by the ARM pipeline and the
@@ -70,7 +71,7 @@ func rootPool(cfg *Config, stamp string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("hub %s: ca_pem holds no PEM certificate", stamp)
 	}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := boundedread.File(cfg.CAFile, boundedread.Cert)
 		if err != nil {
 			return nil, fmt.Errorf("hub %s: ca_file: %w", stamp, err)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -98,12 +100,12 @@ func Load(fsys fs.FS, dir string, opts Options) (*Runbook, hcl.Diagnostics) {
 		if !path.IsAbs(name) {
 			name = path.Join(rb.fsDir, name)
 		}
-		return fs.ReadFile(fsys, strings.TrimPrefix(path.Clean(name), "/"))
+		return boundedread.FS(fsys, strings.TrimPrefix(path.Clean(name), "/"), boundedread.Source)
 	}
 
 	var bodies []*hcl.BodyContent
 	for _, name := range names {
-		src, err := fs.ReadFile(fsys, name)
+		src, err := boundedread.FS(fsys, name, boundedread.Source)
 		display := displayName(opts.NamePrefix, name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{

@@ -6,10 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/hashicorp/hcl/v2"
@@ -245,7 +246,7 @@ func configRoots(cfg *hub.Config) ([]*x509.Certificate, error) {
 		return nil, err
 	}
 	if cfg.CAFile != "" {
-		data, err := os.ReadFile(cfg.CAFile)
+		data, err := boundedread.File(cfg.CAFile, boundedread.Cert)
 		if err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)
 		}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
@@ -116,7 +117,7 @@ func (d *PEPDialer) Config(name string) (pep.Config, error) {
 	}
 	if cfg.HTTPS && !cfg.Insecure && len(cfg.CAPEM) == 0 && b.CAFile != "" {
 		path := runbookPath(d.rb, b.CAFile)
-		if cfg.CAPEM, err = os.ReadFile(path); err != nil {
+		if cfg.CAPEM, err = boundedread.File(path, boundedread.Cert); err != nil {
 			return pep.Config{}, fmt.Errorf("pep %s: ca_file: %w", name, err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
@@ -143,7 +145,7 @@ type pfxData struct {
 func (c *psConfig) readPFX(rb *lang.Runbook) *pfxData {
 	p := &pfxData{path: runbookPath(rb, c.pfxFile)}
 	var err error
-	if p.data, err = os.ReadFile(p.path); err != nil {
+	if p.data, err = boundedread.File(p.path, boundedread.Cert); err != nil {
 		c.errorf("pfx_file", "Cannot read the PFX file", "Reading %s failed: %s.", p.path, pathError(err))
 		return nil
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/lock"
@@ -248,7 +250,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 // isPlanFile reports whether path is a saved plan rather than a runbook.
 func isPlanFile(path string) bool {
 	info, err := os.Stat(path)
-	if err != nil || info.IsDir() || strings.HasSuffix(path, lang.FileSuffix) {
+	if err != nil || !info.Mode().IsRegular() || strings.HasSuffix(path, lang.FileSuffix) {
 		return false
 	}
 	f, err := os.Open(path)
@@ -417,7 +419,7 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 	u, host := currentUser(), hostname()
 	planHash := ""
 	if planFile != "" {
-		if b, err := os.ReadFile(planFile); err == nil {
+		if b, err := boundedread.File(planFile, boundedread.Source); err == nil {
 			planHash = sha256Hex(b)
 		}
 	}

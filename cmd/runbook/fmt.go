@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -46,7 +48,7 @@ func runFmt(e *env, args []string) int {
 	var diags hcl.Diagnostics
 	parsed := map[string]*hcl.File{}
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := boundedread.File(name, boundedread.Source)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
 			return exitError

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/lang"
 )
@@ -33,7 +35,7 @@ func (f varFlag) String() string { return "" }
 
 func (f varFlag) Set(s string) error {
 	if f.file {
-		src, err := os.ReadFile(s)
+		src, err := boundedread.File(s, boundedread.Source)
 		if err != nil {
 			f.v.errs = append(f.v.errs, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/runbook-dev/runbook/internal/boundedread"
+
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
 )
@@ -41,7 +43,7 @@ func runShow(e *env, args []string) int {
 // directory of the runbook the plan names, relative to the working
 // directory (as for apply).
 func readPlan(path string) (*plan.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedread.File(path, boundedread.Source)
 	if err != nil {
 		return nil, fmt.Errorf("read the plan: %w", err)
 	}
@@ -53,7 +55,7 @@ func readPlan(path string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	key, err := os.ReadFile(stateFor(filepath.FromSlash(dir)).path("key"))
+	key, err := readKey(stateFor(filepath.FromSlash(dir)).path("key"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no key for this plan in %s: plans can only be read or applied beside the runbook they were made from, from the same working directory", path, stateFor(dir).root)
 	}
