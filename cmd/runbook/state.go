@@ -130,7 +130,14 @@ func (s stateDir) consume(planID string) error {
 
 // writePrivate writes a file with mode 0600, atomically: a temporary file
 // beside it is written, synced and renamed over it.
+//
+// Only a regular file is replaced: a device, FIFO, socket or directory
+// there is refused, and so is a symbolic link, which is neither followed
+// (that would write wherever it leads) nor silently replaced by a file.
 func writePrivate(path string, data []byte) error {
+	if err := replaceable(path); err != nil {
+		return err
+	}
 	tmp, err := writeTemp(path, data)
 	if err != nil {
 		return err
@@ -141,6 +148,36 @@ func writePrivate(path string, data []byte) error {
 	}
 	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// replaceable reports an error if something other than a regular file is
+// at path.
+func replaceable(path string) error {
+	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m := info.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case m&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("refusing to replace %s: it is %s, not a regular file; choose another path", path, what)
 }
 
 // writeTemp writes data to a new 0600 file beside path, synced to disk,
