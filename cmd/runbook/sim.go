@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -224,8 +226,18 @@ func (s *simStamp) ensurePFX(e *env, rb *lang.Runbook) error {
 		if file == "" || pw == "" || product == "" {
 			continue
 		}
-		path := filepath.Join(rb.Dir, filepath.FromSlash(file))
+		// The path as the step reads it: absolute as given, relative to
+		// the runbook.
+		path := filepath.FromSlash(file)
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(rb.Dir, path)
+		}
 		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		rel := filepath.FromSlash(file)
+		if filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+			fmt.Fprintf(e.stderr, "Not making %s: the simulated stamp makes certificates only inside the runbook directory.\n", file)
 			continue
 		}
 		b, err := s.hub.ProductPFX(product, certs.FlawNone, pw)
@@ -234,15 +246,45 @@ func (s *simStamp) ensurePFX(e *env, rb *lang.Runbook) error {
 			// with the step's location.
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return err
-		}
-		if err := writePrivate(path, b); err != nil {
-			return err
+		if err := writeInside(rb.Dir, rel, b); err != nil {
+			return fmt.Errorf("make %s: %w", filepath.ToSlash(path), err)
 		}
 		fmt.Fprintf(e.stderr, "Made %s: a certificate for %s from the simulated stamp's CA.\n", filepath.ToSlash(path), product)
 	}
 	return nil
+}
+
+// writeInside writes a new private file at rel under dir, atomically,
+// through an os.Root: no "..", absolute path or symbolic link on the way
+// can lead the write outside dir.
+func writeInside(dir, rel string, data []byte) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.MkdirAll(filepath.Dir(rel), 0o700); err != nil {
+		return err
+	}
+	var suffix [8]byte
+	rand.Read(suffix[:])
+	tmp := filepath.Join(filepath.Dir(rel), "."+filepath.Base(rel)+"."+hex.EncodeToString(suffix[:]))
+	f, err := root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer root.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return root.Rename(tmp, rel)
 }
 
 func attrString(v cty.Value, name string) string {
