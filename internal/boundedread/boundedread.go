@@ -35,7 +35,7 @@ var ErrNotRegular = errors.New("not a regular file")
 func File(path string, max int64) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, asOpen(err)
 	}
 	if err := check(path, info, max); err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func File(path string, max int64) ([]byte, error) {
 func FS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	info, err := fs.Stat(fsys, name)
 	if err != nil {
-		return nil, err
+		return nil, asOpen(err)
 	}
 	if err := check(name, info, max); err != nil {
 		return nil, err
@@ -63,6 +63,16 @@ func FS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	}
 	defer f.Close()
 	return read(name, f, max)
+}
+
+// asOpen reports a failed stat as the failed open it stands for, so that
+// errors read as those of os.ReadFile.
+func asOpen(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "stat" {
+		return &fs.PathError{Op: "open", Path: pe.Path, Err: pe.Err}
+	}
+	return err
 }
 
 func check(name string, info fs.FileInfo, max int64) error {
