@@ -448,7 +448,7 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 		// that operation rather than starting another.
 		resuming := prior != nil && n == 1 || n > 1 && handle.get() != ""
 		if !resuming {
-			if err := a.record(journal.Record{Type: journal.StepIntent, Step: addr, Attempt: attempt, Action: change.Action.String()}); err != nil {
+			if err := a.record(journal.Record{Type: journal.StepIntent, Step: addr, Attempt: attempt, Action: change.Action.String(), Reason: change.Reason}); err != nil {
 				r := &StepResult{Outcome: OutcomeNotStarted, Reason: "the journal cannot be written: " + err.Error()}
 				r.Err = &notStartedError{r.Reason}
 				a.finish(addr, r)

@@ -99,6 +99,9 @@ type planned struct {
 	outputs cty.Value
 	config  cty.Value
 	diags   hcl.Diagnostics
+	// checks are the step's failed preconditions: the step is planned all
+	// the same, so that the plan shows what the check judged.
+	checks []plan.Check
 }
 
 // Plan asks every step type to read the current state and propose a change,
@@ -143,6 +146,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		p.Runbook.Files = append(p.Runbook.Files, plan.File{Name: name, SHA256: hex.EncodeToString(sum[:])})
 	}
 	p.Inputs = Inputs(rb, opts.Key, p.ID)
+	p.Runbook.Endpoints = Endpoints(rb)
 
 	fingerprint := func(b []byte) string { return Fingerprint(opts.Key, b) }
 	base := rb.EvalContext(nil, cty.NilVal)
@@ -184,17 +188,20 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 			continue
 		}
 		diags = append(diags, r.diags...)
+		p.Checks = append(p.Checks, r.checks...)
 		if r.change != nil {
 			p.Changes = append(p.Changes, r.change)
 			stepVals[strings.TrimPrefix(addr, "step.")] = r.outputs
 			p.configs[addr], p.outputs[addr], p.changes[addr] = r.config, r.outputs, r.change
 		}
 	}
-	if diags.HasErrors() {
+	if len(p.Changes) < g.Len() {
+		// A step could not be planned: there is no whole plan to judge.
 		return p, diags
 	}
 
-	// Policies see every step's planned outputs.
+	// Policies see every step's planned outputs, even when a precondition
+	// failed, so that the plan shows every check it fails.
 	pctx := rb.EvalContext(stepVals, cty.NilVal)
 	for _, name := range sortedNames(rb.Policies) {
 		pol := rb.Policies[name]
@@ -203,7 +210,8 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		}
 		res, msg, cdiags := lang.EvalCondition(pctx, pol.Condition.Condition, pol.ErrorMessage)
 		diags = append(diags, cdiags...)
-		p.Checks = append(p.Checks, plan.Check{Address: "policy." + name, Result: res.String(), Message: msg, Range: pol.DeclRange.String()})
+		p.Checks = append(p.Checks, plan.Check{Address: "policy." + name, Result: res.String(), Message: msg, Range: pol.DeclRange.String(),
+			Steps: referencedSteps(pol.Condition.Condition)})
 		if res == lang.CheckFailed {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -283,10 +291,15 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 		return r
 	}
 
-	for _, c := range s.Preconditions {
+	var evalDiags hcl.Diagnostics
+	for i, c := range s.Preconditions {
 		res, msg, cdiags := lang.EvalCondition(ectx, c.Condition, c.ErrorMessage)
-		r.diags = append(r.diags, cdiags...)
+		evalDiags = append(evalDiags, cdiags...)
 		if res == lang.CheckFailed {
+			r.checks = append(r.checks, plan.Check{
+				Address: fmt.Sprintf("%s.precondition[%d]", s.Address(), i), Result: plan.CheckFailed,
+				Message: msg, Range: c.DeclRange.String(), Steps: []string{s.Address()},
+			})
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Precondition of %s failed", s.Address()),
@@ -295,9 +308,12 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 			})
 		}
 	}
-	if r.diags.HasErrors() {
+	r.diags = append(r.diags, evalDiags...)
+	if evalDiags.HasErrors() {
 		return r
 	}
+	// A failed precondition stops apply, not the plan: Plan only reads, so
+	// the step is planned and the plan shows what the failed check judged.
 
 	var history *History
 	if opts.History != nil {
@@ -321,6 +337,7 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 	}
 	r.diags = append(r.diags, resp.Diagnostics...)
 	if resp.Diagnostics.HasErrors() {
+		r.checks = nil // the step is not planned: its checks judged nothing
 		return r
 	}
 	change.Action = resp.Action
@@ -351,14 +368,48 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 	// outputs, before the step acts.
 	selfCtx := ectx.NewChild()
 	selfCtx.Variables = map[string]cty.Value{"self": out}
+	var postDiags hcl.Diagnostics
 	for _, c := range s.Postconditions {
-		r.diags = append(r.diags, conditionErrors(selfCtx, c)...)
+		postDiags = append(postDiags, conditionErrors(selfCtx, c)...)
 	}
-	if r.diags.HasErrors() {
+	r.diags = append(r.diags, postDiags...)
+	if postDiags.HasErrors() {
+		r.checks = nil
 		return r
 	}
 	r.change, r.outputs = change, out
 	return r
+}
+
+// referencedSteps returns the addresses of the steps an expression refers
+// to, sorted and without repeats.
+func referencedSteps(expr hcl.Expression) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, tr := range expr.Variables() {
+		if len(tr) < 2 || tr.RootName() != "step" {
+			continue
+		}
+		if a, ok := tr[1].(hcl.TraverseAttr); ok && !seen[a.Name] {
+			seen[a.Name] = true
+			out = append(out, "step."+a.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Endpoints lists the runbook's hub and pep blocks with the endpoint each
+// declares.
+func Endpoints(rb *lang.Runbook) []plan.Endpoint {
+	var out []plan.Endpoint
+	for _, name := range sortedNames(rb.Hubs) {
+		out = append(out, plan.Endpoint{Block: "hub." + name, Address: rb.Hubs[name].Endpoint})
+	}
+	for _, name := range sortedNames(rb.PEPs) {
+		out = append(out, plan.Endpoint{Block: "pep." + name, Address: strings.Join(rb.PEPs[name].Addresses, ", ")})
+	}
+	return out
 }
 
 // targetSet returns the targeted steps and everything they depend on, or nil

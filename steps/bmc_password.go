@@ -133,7 +133,7 @@ func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *execu
 		resp.Diagnostics = c.diags
 		return resp
 	}
-	cmdlet := c.planCmdlet(ctx, req)
+	cmdlet, bmcs := c.planCmdlet(ctx, req)
 	resp.Diagnostics = c.diags
 	if c.diags.HasErrors() {
 		return resp
@@ -147,29 +147,34 @@ func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *execu
 		fp = c.fingerprint(req.Fingerprint)
 	}
 	user := optString(c.user)
-	sensitive := func(v cty.Value) cty.Value { return v.Mark(lang.Sensitive) }
-	var last string
+	password := cty.StringVal(c.password).Mark(lang.Sensitive)
+	var last map[string]string
 	if req.History != nil {
-		last = req.History.LastSuccess[ResultFingerprint]
+		last = req.History.LastSuccess
 	}
 	switch {
-	case fp != "" && last == fp:
+	case fp != "" && last[ResultFingerprint] == fp:
 		resp.Action = plan.NoOp
 		resp.Reason = "the journal shows this step set this very credential last"
-		state := cty.ObjectVal(map[string]cty.Value{"user": user, "password": sensitive(cty.StringVal(c.password))})
+		state := c.bmcState(user, password, cmdlet, bmcs)
 		resp.Before, resp.After = state, state
 		return resp
-	case last == "":
+	case last[ResultFingerprint] == "":
 		resp.Reason = "no successful run of this step is journalled"
 	default:
 		resp.Reason = "the credential differs from the one this step set last"
 	}
-	resp.Action, resp.Summary = plan.Update, "set the BMC password"
+	resp.Action, resp.Summary = plan.Update, c.bmcSummary(cmdlet, bmcs)
 	// The PEP cannot read a BMC's credential back: the password before is
-	// unknown, and the user before is shown as the one configured (with no
-	// user the step leaves the BMC user alone).
-	resp.Before = cty.ObjectVal(map[string]cty.Value{"user": user, "password": sensitive(cty.UnknownVal(cty.String))})
-	resp.After = cty.ObjectVal(map[string]cty.Value{"user": user, "password": sensitive(cty.StringVal(c.password))})
+	// unknown, and the user before is the one this step set last, as the
+	// journal recorded it (with no user the step leaves the BMC user
+	// alone).
+	before := user
+	if c.user != "" {
+		before = userBefore(last)
+	}
+	resp.Before = c.bmcState(before, sensitiveUnknown(), cmdlet, bmcs)
+	resp.After = c.bmcState(user, password, cmdlet, bmcs)
 	return resp
 }
 
@@ -191,17 +196,20 @@ func (c *bmcConfig) outputs(cmdlet string) cty.Value {
 	})
 }
 
-// planCmdlet opens a session, finds the cmdlet and closes the session,
-// with diagnostics on the pep attribute (or on the options the older
-// cmdlet lacks).
-func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) string {
+// planCmdlet opens a session, finds the cmdlet and counts the BMCs, and
+// closes the session, with diagnostics on the pep attribute (or on the
+// options the older cmdlet lacks).
+func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) (cmdlet string, bmcs int) {
 	secrets := c.secrets(req.Runbook)
 	s, err := openPEP(ctx, req.Conns, c.pepName)
 	if err != nil {
 		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
-		return ""
+		return "", 0
 	}
-	cmdlet, err := findCmdlet(ctx, s)
+	cmdlet, err = findCmdlet(ctx, s)
+	if err == nil {
+		bmcs = countBMCs(ctx, s)
+	}
 	if cerr := closePEP(ctx, req.Clock, s); cerr != nil {
 		c.diags = append(c.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning, Summary: "PEP session not closed",
@@ -213,7 +221,7 @@ func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) s
 	switch {
 	case errors.Is(err, errNoBMCCmdlet):
 		c.errorf("pep", "Cannot set BMC credentials on this PEP", "%s.", redact(err, secrets...))
-		return ""
+		return "", 0
 	case err != nil:
 		// The question failed, not the PEP's answer: say so, so that a
 		// dropped connection does not read as a PEP without the cmdlets.
@@ -223,7 +231,7 @@ func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) s
 		}
 		c.errorf("pep", "Cannot ask the PEP for its BMC cmdlets",
 			"Get-Command on pep %s failed: %s.%s", c.pepName, redact(err, secrets...), again)
-		return ""
+		return "", 0
 	}
 	if cmdlet == CmdletSetBmcPassword {
 		if c.user != "" {
@@ -235,7 +243,7 @@ func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) s
 				"The PEP of pep %s offers only Set-BmcPassword (Azure Stack Hub before 1910), which never changes the BMCs themselves: change them first with your hardware vendor's tools, then run this step without bypass_bmc_update.", c.pepName)
 		}
 	}
-	return cmdlet
+	return cmdlet, bmcs
 }
 
 // secrets are the values this step must never print: the BMC password and

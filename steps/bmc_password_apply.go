@@ -76,6 +76,9 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 	resp := &executor.ApplyResponse{Outputs: c.outputs(cmdlet)}
 	if req.Fingerprint != nil {
 		resp.Result = map[string]string{ResultFingerprint: c.fingerprint(req.Fingerprint)}
+		if c.user != "" {
+			resp.Result[ResultUser] = c.user
+		}
 	}
 	return resp
 }

@@ -48,7 +48,8 @@ step "bmc_password" "bmc" {
 			ch := p.Change("step.bmc")
 			want := &plan.Change{
 				Address: "step.bmc", Type: "bmc_password", Name: "bmc", Action: plan.Update,
-				Summary: "set the BMC password", Reason: "no successful run of this step is journalled",
+				Summary:   "set the BMC user and password on the BMCs of 3 nodes and in the stamp's record, with Set-BmcCredential",
+				Reason:    "no successful run of this step is journalled",
 				DependsOn: []string{}, ExpectedDuration: ch.ExpectedDuration,
 				Private:      map[string]string{PrivateCmdlet: CmdletSetBmcCredential},
 				Fingerprints: map[string]string{FingerprintPassword: f.fingerprint([]byte(canaryBMC))},
@@ -56,24 +57,28 @@ step "bmc_password" "bmc" {
 			if diff := cmp.Diff(want, ch, cmpopts.IgnoreFields(plan.Change{}, "Before", "After")); diff != "" {
 				t.Errorf("change (-want +got):\n%s", diff)
 			}
-			wantBefore := cty.ObjectVal(map[string]cty.Value{
-				"user": cty.StringVal("bmcadmin"), "password": cty.UnknownVal(cty.String).Mark(lang.Sensitive),
-			})
-			wantAfter := cty.ObjectVal(map[string]cty.Value{
-				"user": cty.StringVal("bmcadmin"), "password": cty.StringVal(canaryBMC).Mark(lang.Sensitive),
-			})
+			// No run recorded a user: the user is shown as added.
+			state := func(user, password cty.Value) cty.Value {
+				return cty.ObjectVal(map[string]cty.Value{
+					"user": user, "password": password, "cmdlet": cty.StringVal(CmdletSetBmcCredential),
+					"bmcs": cty.NumberIntVal(3), "updates": cty.StringVal("the BMCs and the stamp's record"),
+				})
+			}
+			wantBefore := state(cty.NullVal(cty.String), cty.UnknownVal(cty.String).Mark(lang.Sensitive))
+			wantAfter := state(cty.StringVal("bmcadmin"), cty.StringVal(canaryBMC).Mark(lang.Sensitive))
 			if !ch.Before.RawEquals(wantBefore) || !ch.After.RawEquals(wantAfter) {
-				t.Errorf("before, after = %#v, %#v; want the user and a sensitive password", ch.Before, ch.After)
+				t.Errorf("before, after = %#v, %#v; want the user added, a sensitive password, the cmdlet and 3 BMCs", ch.Before, ch.After)
 			}
 			if ch.ExpectedDuration.String() != "15m0s" {
 				t.Errorf("expected duration = %v, want the step's 15m", ch.ExpectedDuration)
 			}
 			text, outs := f.outputs(p)
 			for _, line := range []string{
-				"# step.bmc (bmc_password) will set the BMC password",
+				"# step.bmc (bmc_password) will set the BMC user and password on the BMCs of 3 nodes and in the stamp's record, with Set-BmcCredential",
 				`~ bmc_password "bmc" {`,
 				"password = (sensitive value)",
-				`user     = "bmcadmin"`,
+				`+ user     = "bmcadmin"`,
+				`bmcs     = 3`,
 			} {
 				if !strings.Contains(text, line) {
 					t.Errorf("plan text lacks %q:\n%s", line, text)
@@ -181,9 +186,9 @@ step "bmc_password" "with_user" {
 			}
 		})
 	}
-	// Nothing but Get-Command ran: plan changes nothing.
+	// Nothing but read-only commands ran: plan changes nothing.
 	for _, e := range f.ep.Transcript() {
-		if e.Command != "Get-Command" {
+		if e.Command != "Get-Command" && e.Command != "Get-AzureStackStampInformation" {
 			t.Errorf("plan ran %s on the PEP", e.Command)
 		}
 	}
@@ -221,7 +226,7 @@ step "bmc_password" "with_user" {
 	for _, e := range f.ep.Transcript() {
 		cmds = append(cmds, e.Command)
 	}
-	if diff := cmp.Diff([]string{"Get-Command", "Set-BmcPassword"}, cmds); diff != "" {
+	if diff := cmp.Diff([]string{"Get-Command", "Get-AzureStackStampInformation", "Set-BmcPassword"}, cmds); diff != "" {
 		t.Errorf("commands run (-want +got):\n%s", diff)
 	}
 

@@ -19,10 +19,15 @@ import (
 //
 //	step "wait" "settle" {
 //	  duration   = "15m"
+//	  reason     = "let the resource provider settle"
 //	  depends_on = [step.eventhub]
 //	}
 //
-// It always runs (it has no state to read) and is safe to repeat.
+// It always runs (it has no state to read) and is safe to repeat. Its
+// reason shows in the plan (text, JSON, Markdown) and in the journal's
+// step_intent record: it is how a runbook names a manual task, such as
+// rotating App Service's certificates in the admin portal, that the wait
+// leaves time for.
 type Wait struct{}
 
 // NewWait returns the wait step type.
@@ -78,9 +83,25 @@ func (Wait) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanR
 	}
 	out := cty.ObjectVal(map[string]cty.Value{"duration": cty.StringVal(d.String())})
 	return &executor.PlanResponse{
-		Action: plan.Run, Summary: "wait " + d.String(),
+		Action: plan.Run, Summary: "wait " + d.String(), Reason: waitReason(req.Config),
 		Before: cty.NullVal(waitOutputs), After: out, Outputs: out, ExpectedDuration: d,
 	}
+}
+
+// waitReason returns the configured reason, or "".
+func waitReason(config cty.Value) string {
+	if !config.Type().IsObjectType() || !config.Type().HasAttribute("reason") {
+		return ""
+	}
+	v := config.GetAttr("reason")
+	if v.HasMark(lang.Sensitive) {
+		return "(sensitive value)"
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() || !v.IsKnown() {
+		return ""
+	}
+	return v.AsString()
 }
 
 // Apply waits on the request's clock.

@@ -114,6 +114,9 @@ func runApply(e *env, args []string) int {
 	}
 
 	planned, diags := s.plan(e.ctx)
+	if diags.HasErrors() && planned != nil && len(planned.FailedChecks()) > 0 && !*asJSON {
+		render.Text(e.stdout, planned.Plan, render.Options{Color: e.color(e.stdoutTTY)})
+	}
 	if printDiags(e, s.rb.Files, diags) {
 		s.simulateHint(diags)
 		return exitError

@@ -38,19 +38,21 @@ func runPlan(e *env, args []string) int {
 	}
 	defer s.close()
 	p, diags := s.plan(e.ctx)
-	if printDiags(e, s.rb.Files, diags) {
+	if diags.HasErrors() {
+		// A plan that a policy or precondition rejected is still shown, with
+		// the failed checks marked at their steps: the reviewer sees what
+		// was judged. It is never saved.
+		if p != nil && len(p.FailedChecks()) > 0 {
+			p.ExpiresAt = p.CreatedAt.Add(*ttl)
+			renderPlan(e, p.Plan, *asJSON, *asMarkdown)
+		}
+		printDiags(e, s.rb.Files, diags)
 		s.simulateHint(diags)
 		return exitError
 	}
+	printDiags(e, s.rb.Files, diags)
 	p.ExpiresAt = p.CreatedAt.Add(*ttl)
-	switch {
-	case *asJSON:
-		render.JSON(e.stdout, p.Plan)
-	case *asMarkdown:
-		render.Markdown(e.stdout, p.Plan)
-	default:
-		render.Text(e.stdout, p.Plan, render.Options{Color: e.color(e.stdoutTTY)})
-	}
+	renderPlan(e, p.Plan, *asJSON, *asMarkdown)
 	if *out != "" {
 		if err := savePlan(s, p.Plan, *out); err != nil {
 			fmt.Fprintf(e.stderr, "runbook plan: %v\n", err)
@@ -65,6 +67,18 @@ func runPlan(e *env, args []string) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// renderPlan prints p in the chosen format.
+func renderPlan(e *env, p *plan.Plan, asJSON, asMarkdown bool) {
+	switch {
+	case asJSON:
+		render.JSON(e.stdout, p)
+	case asMarkdown:
+		render.Markdown(e.stdout, p)
+	default:
+		render.Text(e.stdout, p, render.Options{Color: e.color(e.stdoutTTY)})
+	}
 }
 
 func savePlan(s *session, p *plan.Plan, path string) error {

@@ -99,7 +99,9 @@ type Record struct {
 	// Error is the failure message (step_result with Failed, run_ended).
 	// It must not contain secret values.
 	Error string `json:"error,omitempty"`
-	// Reason explains a skip (the failed step), a stop, a resume or a note.
+	// Reason explains a skip (the failed step), a stop, a resume or a note;
+	// on a step_intent, why the plan chose the step's action (a wait
+	// step's reason, such as a manual task in a portal).
 	Reason string `json:"reason,omitempty"`
 	// Fingerprint identifies secret material the step sets, as an HMAC or
 	// hash, never the material (step_intent, step_result).

@@ -43,6 +43,8 @@ type jsonRunbook struct {
 	Description string `json:"description,omitempty"`
 	Owner       string `json:"owner,omitempty"`
 	Files       []File `json:"files"`
+	// Endpoints are the hub and pep blocks' endpoints.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
 }
 
 type jsonInput struct {
@@ -117,7 +119,7 @@ func (p *Plan) toJSON() (*jsonPlan, error) {
 		ToolVersion:   p.ToolVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
 		ExpiresAt:     p.ExpiresAt.UTC(),
-		Runbook:       jsonRunbook{Dir: p.Runbook.Dir, Description: p.Runbook.Description, Owner: p.Runbook.Owner, Files: nonNil(p.Runbook.Files)},
+		Runbook:       jsonRunbook{Dir: p.Runbook.Dir, Description: p.Runbook.Description, Owner: p.Runbook.Owner, Files: nonNil(p.Runbook.Files), Endpoints: p.Runbook.Endpoints},
 		Checks:        nonNil(p.Checks),
 		CriticalPath:  jsonDuration(p.CriticalPath),
 		Warnings:      nonNil(p.Warnings),
@@ -257,7 +259,7 @@ func Decode(data []byte, key []byte) (*Plan, error) {
 func fromJSON(jp *jsonPlan) (*Plan, error) {
 	p := &Plan{
 		ID: jp.ID, ToolVersion: jp.ToolVersion, CreatedAt: jp.CreatedAt, ExpiresAt: jp.ExpiresAt,
-		Runbook:      Runbook{Dir: jp.Runbook.Dir, Description: jp.Runbook.Description, Owner: jp.Runbook.Owner, Files: jp.Runbook.Files},
+		Runbook:      Runbook{Dir: jp.Runbook.Dir, Description: jp.Runbook.Description, Owner: jp.Runbook.Owner, Files: jp.Runbook.Files, Endpoints: jp.Runbook.Endpoints},
 		Checks:       jp.Checks,
 		CriticalPath: time.Duration(jp.CriticalPath),
 		Warnings:     jp.Warnings,

@@ -87,6 +87,17 @@ type Runbook struct {
 	// Files are the runbook files and the files they use (PFX files,
 	// certificates), with their SHA-256.
 	Files []File
+	// Endpoints are the systems the runbook's hub and pep blocks name, as
+	// the runbook declares them, sorted by block address.
+	Endpoints []Endpoint
+}
+
+// Endpoint is a hub or pep block and where it points: a hub's admin ARM
+// endpoint, or a PEP's addresses.
+type Endpoint struct {
+	// Block is hub.NAME or pep.NAME.
+	Block   string `json:"block"`
+	Address string `json:"address"`
 }
 
 // File is a file and its SHA-256 (hex).
@@ -154,6 +165,28 @@ type Check struct {
 	Message string
 	// Range is where the block is, file:line.
 	Range string
+	// Steps are the steps the check judges: the step of a precondition,
+	// the steps a policy's condition refers to. Renderers mark the check
+	// at these steps.
+	Steps []string `json:"steps,omitempty"`
+}
+
+// Check results.
+const (
+	CheckPassed   = "passed"
+	CheckFailed   = "failed"
+	CheckDeferred = "deferred"
+)
+
+// FailedChecks returns the checks that failed.
+func (p *Plan) FailedChecks() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if c.Result == CheckFailed {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // WindowFit says whether the run fits its change window.

@@ -29,7 +29,12 @@ func samplePlan() *plan.Plan {
 	return &plan.Plan{
 		ID: "0123456789abcdef0123456789abcdef", ToolVersion: "test", CreatedAt: created, ExpiresAt: created.Add(7 * 24 * time.Hour),
 		Runbook: plan.Runbook{Dir: "runbooks/stamp", Description: "Rotate <all> | the *secrets*",
-			Files: []plan.File{{Name: "runbooks/stamp/main.runbook.hcl", SHA256: "ab12"}}},
+			Owner: "azs-operators@contoso.com",
+			Files: []plan.File{{Name: "runbooks/stamp/main.runbook.hcl", SHA256: "ab12"}},
+			Endpoints: []plan.Endpoint{
+				{Block: "hub.east", Address: "https://adminmanagement.east.contoso.com"},
+				{Block: "pep.east", Address: "10.0.0.224, 10.0.0.225"},
+			}},
 		Inputs: []plan.Input{
 			{Name: "pfx_password", Sensitive: true, Fingerprint: "hmac-sha256:ff", Source: "-var"},
 			{Name: "days", Value: cty.NumberIntVal(180), Source: "default"},
@@ -81,6 +86,8 @@ func samplePlan() *plan.Plan {
 		Checks: []plan.Check{
 			{Address: "policy.validity", Result: "passed", Range: "main.runbook.hcl:90,1-30"},
 			{Address: "policy.later", Result: "deferred", Range: "main.runbook.hcl:95,1-30"},
+			{Address: "step.eventhub.precondition[0]", Result: "failed", Message: "The <old> certificate expires first.",
+				Range: "main.runbook.hcl:40,3-15", Steps: []string{"step.eventhub"}},
 		},
 		Window:       &plan.WindowFit{Name: "saturday", Open: open, Close: open.Add(8 * time.Hour), Fits: true, Spare: 3*time.Hour + 59*time.Minute},
 		CriticalPath: 4*time.Hour + time.Minute,
@@ -137,6 +144,23 @@ func TestMarkdownEscapes(t *testing.T) {
 	head, _, _ := strings.Cut(b.String(), "<details>")
 	if strings.Contains(head, "<all>") || strings.Contains(head, "| the *secrets*") {
 		t.Errorf("description not escaped:\n%s", head)
+	}
+}
+
+func TestFailedCheckMarkedAtStep(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, samplePlan(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	step := strings.Index(out, "# step.eventhub (rotate_action)")
+	mark := strings.Index(out, "✗ step.eventhub.precondition[0] failed here: The <old> certificate expires first.")
+	next := strings.Index(out, "# step.bmc")
+	if step < 0 || mark < step || mark > next {
+		t.Errorf("the failed precondition is not marked under its step:\n%s", out)
+	}
+	if !strings.Contains(out, "✗ check failed") {
+		t.Errorf("the legend does not explain ✗:\n%s", out)
 	}
 }
 

@@ -16,7 +16,18 @@ type Options struct {
 	Color bool
 }
 
-type colors struct{ on bool }
+// colors colours symbols and notes which symbols the output used, for
+// the legend.
+type colors struct {
+	on   bool
+	used map[string]bool
+}
+
+func (c colors) use(sym string) {
+	if c.used != nil {
+		c.used[sym] = true
+	}
+}
 
 func (c colors) wrap(code, s string) string {
 	if !c.on {
@@ -27,6 +38,9 @@ func (c colors) wrap(code, s string) string {
 
 func (c colors) symbol(a plan.Action) string {
 	s := string(rune(a))
+	if a != plan.NoOp {
+		c.use(s)
+	}
 	switch a {
 	case plan.Create:
 		return c.wrap("32", s)
@@ -42,10 +56,18 @@ func (c colors) symbol(a plan.Action) string {
 
 func (c colors) bold(s string) string { return c.wrap("1", s) }
 
-// Text writes the plan as a human reads it, in Terraform's style.
+// Text writes the plan as a human reads it, in Terraform's style: the
+// warnings first, each step's change with the checks it failed, the checks,
+// the summary line and a legend of the symbols used.
 func Text(w io.Writer, p *plan.Plan, o Options) error {
 	var b strings.Builder
-	c := colors{o.Color}
+	c := colors{on: o.Color, used: map[string]bool{}}
+	for _, wmsg := range p.Warnings {
+		fmt.Fprintf(&b, "%s %s\n", c.wrap("33", "Warning:"), wmsg)
+	}
+	if len(p.Warnings) > 0 {
+		b.WriteString("\n")
+	}
 	changing := 0
 	for _, ch := range p.Changes {
 		if ch.Action.Changes() {
@@ -58,48 +80,96 @@ func Text(w io.Writer, p *plan.Plan, o Options) error {
 		b.WriteString("No changes. The stamp already matches the runbook.\n\n")
 	}
 	for _, ch := range p.Changes {
-		writeChange(&b, c, ch)
+		writeChange(&b, c, ch, failedAt(p, ch.Address))
 	}
 	for _, chk := range p.Checks {
-		switch chk.Result {
-		case "failed":
-			fmt.Fprintf(&b, "  %s %s failed: %s\n", c.wrap("31", "✗"), chk.Address, chk.Message)
-		case "deferred":
-			fmt.Fprintf(&b, "  ? %s will be checked after apply\n", chk.Address)
-		default:
-			fmt.Fprintf(&b, "  %s %s passed\n", c.wrap("32", "✓"), chk.Address)
-		}
+		writeCheck(&b, c, chk)
 	}
 	if len(p.Checks) > 0 {
 		b.WriteString("\n")
 	}
-	for _, wmsg := range p.Warnings {
-		fmt.Fprintf(&b, "%s %s\n", c.wrap("33", "Warning:"), wmsg)
-	}
-	if len(p.Warnings) > 0 {
-		b.WriteString("\n")
-	}
 	b.WriteString(c.bold(SummaryLine(p)))
 	b.WriteString("\n")
+	if l := legend(c.used); l != "" {
+		b.WriteString(l + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeChange(b *strings.Builder, c colors, ch *plan.Change) {
+// writeCheck writes one check's line.
+func writeCheck(b *strings.Builder, c colors, chk plan.Check) {
+	switch chk.Result {
+	case plan.CheckFailed:
+		c.use("✗")
+		fmt.Fprintf(b, "  %s %s failed: %s\n", c.wrap("31", "✗"), chk.Address, chk.Message)
+	case plan.CheckDeferred:
+		c.use("?")
+		fmt.Fprintf(b, "  ? %s will be checked after apply\n", chk.Address)
+	default:
+		c.use("✓")
+		fmt.Fprintf(b, "  %s %s passed\n", c.wrap("32", "✓"), chk.Address)
+	}
+}
+
+// failedAt returns the failed checks that judge the step at address.
+func failedAt(p *plan.Plan, address string) []plan.Check {
+	var out []plan.Check
+	for _, chk := range p.FailedChecks() {
+		for _, s := range chk.Steps {
+			if s == address {
+				out = append(out, chk)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// legendOrder is the order of the legend and what each symbol means.
+var legendOrder = []struct{ sym, meaning string }{
+	{"+", "added"},
+	{"~", "changed"},
+	{"!", "an action runs"},
+	{"-", "skipped or removed"},
+	{"✓", "check passed"},
+	{"✗", "check failed"},
+	{"?", "checked after apply"},
+}
+
+// legend is the line that explains the symbols the plan used, or "".
+func legend(used map[string]bool) string {
+	var parts []string
+	for _, l := range legendOrder {
+		if used[l.sym] {
+			parts = append(parts, l.sym+" "+l.meaning)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Legend: " + strings.Join(parts, ", ") + "."
+}
+
+func writeChange(b *strings.Builder, c colors, ch *plan.Change, failed []plan.Check) {
 	switch ch.Action {
 	case plan.NoOp:
 		reason := ""
 		if ch.Reason != "" {
 			reason = ": " + ch.Reason
 		}
-		fmt.Fprintf(b, "  # %s (%s) has no changes%s\n\n", ch.Address, ch.Type, reason)
+		fmt.Fprintf(b, "  # %s (%s) has no changes%s\n", ch.Address, ch.Type, reason)
+		writeFailed(b, c, failed)
+		b.WriteString("\n")
 		return
 	case plan.Skip:
 		reason := ""
 		if ch.Reason != "" {
 			reason = " (" + ch.Reason + ")"
 		}
-		fmt.Fprintf(b, "  %s %s (%s) will be skipped%s\n\n", c.symbol(plan.Skip), ch.Address, ch.Type, reason)
+		fmt.Fprintf(b, "  %s %s (%s) will be skipped%s\n", c.symbol(plan.Skip), ch.Address, ch.Type, reason)
+		writeFailed(b, c, failed)
+		b.WriteString("\n")
 		return
 	}
 	fmt.Fprintf(b, "  # %s (%s) will %s\n", c.bold(ch.Address), ch.Type, ch.Summary)
@@ -108,7 +178,17 @@ func writeChange(b *strings.Builder, c colors, ch *plan.Change) {
 	}
 	fmt.Fprintf(b, "  %s %s %q {\n", c.symbol(ch.Action), ch.Type, ch.Name)
 	writeAttrs(b, c, attrs(ch.Before), attrs(ch.After), 8)
-	b.WriteString("    }\n\n")
+	b.WriteString("    }\n")
+	writeFailed(b, c, failed)
+	b.WriteString("\n")
+}
+
+// writeFailed marks the failed checks under the step they judge.
+func writeFailed(b *strings.Builder, c colors, failed []plan.Check) {
+	for _, chk := range failed {
+		c.use("✗")
+		fmt.Fprintf(b, "    %s %s failed here: %s\n", c.wrap("31", "✗"), chk.Address, chk.Message)
+	}
 }
 
 // writeAttrs writes the attribute diff of two objects at an indent; the
@@ -135,6 +215,7 @@ func writeAttrs(b *strings.Builder, c colors, before, after map[string]cty.Value
 			case bAbs:
 				sym = c.symbol(plan.Create)
 			case aAbs:
+				c.use("-")
 				sym = c.wrap("31", "-")
 			case !bv.RawEquals(av):
 				sym = c.symbol(plan.Update)
@@ -147,6 +228,7 @@ func writeAttrs(b *strings.Builder, c colors, before, after map[string]cty.Value
 			fmt.Fprintf(b, "%s%s %s = %s\n", pad, c.symbol(plan.Create), name, s)
 		case aAbs:
 			s, _ := valueString(bv)
+			c.use("-")
 			fmt.Fprintf(b, "%s%s %s = %s\n", pad, c.wrap("31", "-"), name, s)
 		default:
 			bs, _ := valueString(bv)

@@ -161,6 +161,9 @@ func commandSyntax(cmd *cmdlet) string {
 // getStampInformation returns the stamp's description.
 func getStampInformation(c *call) error {
 	st := c.p.cfg.Stamp
+	c.p.mu.Lock()
+	nodes := len(c.p.nodes)
+	c.p.mu.Unlock()
 	ips := make([]any, len(st.EmergencyConsoleIPAddresses))
 	for i, ip := range st.EmergencyConsoleIPAddresses {
 		ips[i] = ip
@@ -184,6 +187,7 @@ func getStampInformation(c *call) error {
 		psrp.Property{Name: "AADTenantID", Value: st.AADTenantID},
 		psrp.Property{Name: "AADTenantName", Value: st.AADTenantName},
 		psrp.Property{Name: "IdentitySystem", Value: st.IdentitySystem},
+		psrp.Property{Name: "NumberOfNodes", Value: int32(nodes)},
 		psrp.Property{Name: "EmergencyConsoleIPAddresses", Value: &psrp.Object{TypeNames: []string{"Deserialized.System.Object[]", "Deserialized.System.Array", "Deserialized.System.Object"}, ListTag: "LST", List: ips}},
 		psrp.Property{Name: "AdminExternalEndpoints", Value: custom(
 			psrp.Property{Name: "AdminPortal", Value: st.AdminPortal},
