@@ -139,7 +139,11 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 			return nil, err
 		}
 	}
-	s.pep, err = simpep.New(simpep.Config{Clock: s.clock, StatePath: filepath.Join(dir, "pep.json")})
+	s.pep, err = simpep.New(simpep.Config{Clock: s.clock, StatePath: filepath.Join(dir, "pep.json"),
+		// A completed Start-SecretRotation renews the stamp's secrets for
+		// two years (the external certificates' usual validity) and closes
+		// their expiry alerts.
+		OnSecretRotation: func(internal bool) { s.hub.RotateInfrastructure(internal, s.clock.Now().AddDate(2, 0, 0)) }})
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("simulated PEP: %w", err)

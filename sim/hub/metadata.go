@@ -139,6 +139,9 @@ func (s *Server) routeSubscriptions(w http.ResponseWriter, r *http.Request, segs
 		s.routeDeploymentAdmin(w, r, segs[6:], low[6:])
 		return
 	}
+	if s.routeHealth(w, r, sub.SubscriptionID, segs, low) {
+		return
+	}
 	writeARMError(w, http.StatusNotFound, "InvalidResourceType",
 		"The resource type could not be found in the namespace for path '%s'.", r.URL.Path)
 }

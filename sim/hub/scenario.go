@@ -17,6 +17,9 @@ type Scenario struct {
 	Products []Product `json:"products"`
 	// Replies selects the reply shapes the stamp uses.
 	Replies Replies `json:"replies"`
+	// Infrastructure places the stamp's own secrets' expiry (alerts.go);
+	// nil means the defaults, far beyond the alert thresholds.
+	Infrastructure []InfraSecret `json:"infrastructure,omitempty"`
 }
 
 // Product is one installed resource provider (a product deployment and its
@@ -144,11 +147,17 @@ var scenarios = map[string]func() Scenario{
 		return s
 	},
 	// near-expiry: three products whose certificates expire in 3, 9 and
-	// 20 days.
+	// 20 days; the stamp's external certificates expire in 25 days
+	// (a critical alert), its internal certificates in 60 (a warning), its
+	// service account passwords in 200.
 	"near-expiry": func() Scenario {
 		eh, sql, my := eventHubProduct(), sqlProduct(), mySQLProduct()
 		eh.Secrets[0].ExpiresIn, sql.Secrets[0].ExpiresIn, my.Secrets[0].ExpiresIn = 3*day, 9*day, 20*day
-		return Scenario{Name: "near-expiry", Products: []Product{eh, sql, my}}
+		return Scenario{Name: "near-expiry", Products: []Product{eh, sql, my}, Infrastructure: []InfraSecret{
+			{Kind: InfraExternalCertificates, ExpiresIn: 25 * day},
+			{Kind: InfraInternalCertificates, ExpiresIn: 60 * day},
+			{Kind: InfraServiceAccounts, ExpiresIn: 200 * day},
+		}}
 	},
 	// bare-202: the default stamp answering rotateSecrets with a 202 that
 	// has no header and no body, as the specification's example does.

@@ -51,6 +51,10 @@ type State struct {
 	Operations []OperationState `json:"operations"`
 	// Replies are the reply shapes the stamp uses (Scenario.Replies).
 	Replies Replies `json:"replies"`
+	// Infrastructure are the stamp's own secrets (alerts.go).
+	Infrastructure []InfraSecretState `json:"infrastructure,omitempty"`
+	// Alerts are the alerts raised, oldest first.
+	Alerts []AlertState `json:"alerts,omitempty"`
 	// TokensIssued counts access tokens issued since the server started
 	// (not persisted).
 	TokensIssued int `json:"-"`
@@ -198,6 +202,13 @@ func newState(sc *Scenario, now time.Time) *State {
 		}
 		st.Products = append(st.Products, ps)
 	}
+	infra := sc.Infrastructure
+	if infra == nil {
+		infra = defaultInfra()
+	}
+	for _, is := range infra {
+		st.Infrastructure = append(st.Infrastructure, InfraSecretState{Kind: is.Kind, ExpirationDate: now.Add(is.ExpiresIn).UTC()})
+	}
 	return st
 }
 
@@ -262,6 +273,8 @@ func (st *State) clone() *State {
 	for i, p := range st.Products {
 		c.Products[i] = p.clone()
 	}
+	c.Infrastructure = slices.Clone(st.Infrastructure)
+	c.Alerts = slices.Clone(st.Alerts)
 	c.Operations = make([]OperationState, len(st.Operations))
 	for i, op := range st.Operations {
 		c.Operations[i] = op.clone()

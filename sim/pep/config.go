@@ -53,6 +53,10 @@ type Config struct {
 	// Stamp is what Get-AzureStackStampInformation returns; zero fields get
 	// plausible defaults.
 	Stamp StampInfo
+	// OnSecretRotation, when set, is told of every Start-SecretRotation
+	// that completed (internal for -Internal), so that a simulated Hub can
+	// renew the stamp's secrets and close their expiry alerts.
+	OnSecretRotation func(internal bool)
 }
 
 // StampInfo is the subset of Get-AzureStackStampInformation's output that

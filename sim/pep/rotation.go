@@ -104,6 +104,9 @@ func startSecretRotation(c *call) error {
 		})
 	}
 	c.p.endAction(id, "Completed", "")
+	if f := c.p.cfg.OnSecretRotation; f != nil {
+		f(internal)
+	}
 	c.info(fmt.Sprintf("ActionPlanInstanceID %s CurrentStatus: Completed", id))
 	c.info("Action plan finished with status: 'Completed'")
 	return nil
