@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"crypto/x509"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -196,3 +198,24 @@ func (a Alert) Expires() (t time.Time, exact bool, ok bool) {
 	}
 	return created.Add(90 * 24 * time.Hour), false, true
 }
+
+// ServedCertificate returns the TLS certificate the stamp's admin endpoint
+// serves (the leaf of the chain it presented), read from an
+// unauthenticated request to its metadata endpoint: the external
+// certificate of admin ARM as clients see it.
+func (c *Client) ServedCertificate(ctx context.Context) (*x509.Certificate, error) {
+	const op = "read the served certificate"
+	resp, err := c.send(ctx, request{op: op, method: http.MethodGet, anonymous: true,
+		url: c.base + "/metadata/endpoints?api-version=2015-01-01"})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return nil, &Error{Stamp: c.stamp, Op: op, Message: "the connection carried no TLS certificate"}
+	}
+	return resp.TLS.PeerCertificates[0], nil
+}
+
+// Endpoint returns the stamp's admin endpoint URL as configured.
+func (c *Client) Endpoint() string { return c.base }

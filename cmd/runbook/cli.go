@@ -129,6 +129,7 @@ func commands() []command {
 		{name: "show", summary: "Print a saved plan", run: runShow},
 		{name: "graph", summary: "Print the step graph in DOT syntax", run: runGraph},
 		{name: "runs", summary: "List journalled runs, or print one", run: runRuns},
+		{name: "expiry", summary: "List when every secret of the stamps expires, and which step rotates it", run: runExpiry},
 		{name: "sim", summary: "Serve the simulated stamp (Hub and PEP), or write its certificates", run: runSim},
 		{name: "gen", summary: "Print a generated runbook (for benchmarks)", run: runGen, hidden: true},
 		{name: "version", summary: "Print the version of runbook", run: runVersion},
@@ -237,6 +238,7 @@ var exitCodes = map[string]string{
 	"apply":    "0 every step succeeded or had nothing to do, 1 an error, a failed,\n  skipped or stopped step, or approval refused",
 	"fmt":      "0 formatted (or, with -check, nothing to change), 1 an error or, with -check,\n  a file that is not formatted",
 	"runs":     "0 success, 1 an error or a journal whose hash chain is broken",
+	"expiry":   "0 nothing expires within -within, 1 an error, 2 a secret expires within -within",
 	"validate": "0 the runbook is valid, 1 it is not, or a usage error",
 }
 

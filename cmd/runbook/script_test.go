@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,6 +65,7 @@ func TestScripts(t *testing.T) {
 			"truncate":        cmdTruncate,
 			"replace-in-runs": cmdReplaceInRuns,
 			"loadenv":         cmdLoadEnv,
+			"doccommands":     cmdDocCommands,
 			"runprinted":      cmdRunPrinted,
 			"status":          cmdStatus,
 		},
@@ -361,5 +363,60 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("runbook exited %d, want %d", got, want)
+	}
+}
+
+// reDocCommand finds a runbook command line in a code block of a document:
+// a line that starts with runbook (after NAME=value assignments), up to a
+// shell operator.
+var reDocCommand = regexp.MustCompile(`^((?:[A-Z_]+=\S+ )*)(runbook [^|;&>"]*)`)
+
+// doccommands FILE WANT... runs every runbook command line shown in the
+// code blocks of FILE (relative to the repository), as written, with the
+// environment assignments written before it; each must exit with one of
+// the WANT statuses: the commands a document tells a user to run are run by
+// a test.
+func cmdDocCommands(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: doccommands FILE WANT...")
+	}
+	b, err := os.ReadFile(filepath.Join(ts.Getenv("RUNBOOK_ROOT"), args[0]))
+	ts.Check(err)
+	inBlock, n := false, 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inBlock = !inBlock
+			continue
+		}
+		m := reDocCommand.FindStringSubmatch(strings.TrimSpace(line))
+		if !inBlock || m == nil {
+			continue
+		}
+		saved := map[string]string{}
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, _ := strings.Cut(kv, "=")
+			saved[k] = ts.Getenv(k)
+			ts.Setenv(k, v)
+		}
+		words := strings.Fields(m[2])
+		got := 0
+		if err := ts.Exec(words[0], words[1:]...); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				ts.Fatalf("%s: %v", m[0], err)
+			}
+			got = ee.ExitCode()
+		}
+		for k, v := range saved {
+			ts.Setenv(k, v)
+		}
+		ts.Logf("%s: exit status %d", m[0], got)
+		if !slices.Contains(args[1:], fmt.Sprint(got)) {
+			ts.Fatalf("%s exited with status %d, want one of %v\n%s", m[0], got, args[1:], ts.ReadFile("stderr"))
+		}
+		n++
+	}
+	if n == 0 {
+		ts.Fatalf("%s shows no runbook command", args[0])
 	}
 }
