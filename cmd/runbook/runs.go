@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/runbook-dev/runbook/executor/journal"
+	"github.com/runbook-dev/runbook/state"
 )
 
 func runRuns(e *env, args []string) int {
@@ -26,15 +26,22 @@ func runRuns(e *env, args []string) int {
 		if len(rest) == 3 {
 			dir = rest[2]
 		}
-		return showRun(e, stateFor(dir), rest[1])
+		b, _, ok := openBackend(e, dir)
+		if !ok {
+			return exitError
+		}
+		return showRun(e, b, rest[1])
 	}
 	if len(rest) > 1 {
 		fmt.Fprintln(e.stderr, "runbook runs: too many arguments")
 		return exitUsage
 	}
-	st := stateFor(fs.Arg(0))
-	runs, err := journal.List(st.runs())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	b, _, ok := openBackend(e, fs.Arg(0))
+	if !ok {
+		return exitError
+	}
+	runs, err := state.Summaries(e.ctx, b)
+	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		return exitError
 	}
@@ -64,9 +71,9 @@ func runRuns(e *env, args []string) int {
 	return exitOK
 }
 
-func showRun(e *env, st stateDir, id string) int {
+func showRun(e *env, b state.Backend, id string) int {
 	if id == "last" {
-		runs, err := journal.List(st.runs())
+		runs, err := state.Summaries(e.ctx, b)
 		if err != nil || len(runs) == 0 {
 			fmt.Fprintln(e.stderr, "Error: there is no run yet")
 			return exitError
@@ -79,12 +86,11 @@ func showRun(e *env, st stateDir, id string) int {
 		}
 		id = last.ID
 	}
-	path := st.path("runs", id+".jsonl")
-	recs, err := journal.Read(path)
+	recs, err := state.ReadRun(e.ctx, b, id)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		var ce *journal.ChainError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) || errors.Is(err, journal.ErrTruncated) {
 			fmt.Fprintln(e.stderr, "The journal was changed after it was written; do not trust it.")
 		}
 		return exitError

@@ -19,7 +19,7 @@ import (
 
 // TestMain lets the test binary act as the runbook command in scripts.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withAzurite{m}, map[string]func(){
 		"runbook": func() {
 			// Scripts pin the wall clock with RUNBOOK_TEST_NOW so that plans
 			// and windows are reproducible: test-only wiring, absent from the
@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Condition:           scriptCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("RUNBOOK_ROOT", root)
 			env.Setenv("NO_COLOR", "1")
@@ -68,6 +69,8 @@ func TestScripts(t *testing.T) {
 			"doccommands":     cmdDocCommands,
 			"runprinted":      cmdRunPrinted,
 			"status":          cmdStatus,
+			"azurite":         cmdAzurite,
+			"holdlock":        cmdHoldLock,
 		},
 	})
 }

@@ -112,6 +112,11 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 		s.close()
 		return nil, false
 	}
+	if err := checkBackend(e, rb, target); err != nil {
+		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		s.close()
+		return nil, false
+	}
 	key, err := s.state.key()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "runbook: %v\n", err)

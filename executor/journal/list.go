@@ -77,7 +77,16 @@ func summarise(path string) RunSummary {
 	} else {
 		p = parse(data)
 	}
+	return summary(path, p, "")
+}
+
+// summary summarises the parsed journal at path; id, if set, is the run
+// id when the records do not say (an empty or unreadable journal).
+func summary(path string, p parsed, id string) RunSummary {
 	r := replay(path, p)
+	if r.ID == "" || p.run == "" && id != "" {
+		r.ID = id
+	}
 	s := RunSummary{
 		ID: r.ID, Path: path, Started: r.Started, PlanID: r.PlanID, User: r.User, Status: r.Status, Chain: ChainOK,
 	}

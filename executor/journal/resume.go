@@ -59,3 +59,9 @@ func HeadOf(data []byte) (records uint64, hash string, err error) {
 	p := parse(data)
 	return uint64(len(p.records)), p.head, p.err
 }
+
+// Summarise summarises a journal held in memory (the journal of run id,
+// read from a backend), as List does for files; name is used in messages.
+func Summarise(id, name string, data []byte) RunSummary {
+	return summary(name, parse(data), id)
+}

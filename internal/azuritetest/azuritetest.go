@@ -18,6 +18,7 @@ package azuritetest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -276,4 +277,40 @@ func (l *limited) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+var (
+	lazyOnce sync.Once
+	lazy     *Server
+	lazyErr  error
+	lazyDir  string
+)
+
+// Lazy returns an Azurite shared by the test binary, started on first use:
+// for test binaries whose TestMain cannot use Main (testscript's). The
+// binary calls StopLazy when its tests end. When Azurite is not
+// installed, the error says how to install it.
+func Lazy() (*Server, error) {
+	lazyOnce.Do(func() {
+		exe := Executable()
+		if exe == "" {
+			lazyErr = errors.New("azurite-blob not found: run `mkdir -p .cache/azurite && cp .ci/azurite/package*.json .cache/azurite/ && npm ci --prefix .cache/azurite` at the repository root, or set RUNBOOK_AZURITE")
+			return
+		}
+		lazyDir, lazyErr = os.MkdirTemp("", "azurite-")
+		if lazyErr == nil {
+			lazy, lazyErr = Start(exe, lazyDir)
+		}
+	})
+	return lazy, lazyErr
+}
+
+// StopLazy stops the Azurite Lazy started, if any, and removes its data.
+func StopLazy() {
+	if lazy != nil {
+		lazy.Close()
+	}
+	if lazyDir != "" {
+		os.RemoveAll(lazyDir)
+	}
 }

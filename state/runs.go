@@ -1,0 +1,62 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/runbook-dev/runbook/executor/journal"
+)
+
+// Summaries summarises every run of the backend, oldest first, for
+// `runbook runs`: each journal is verified as a chain and against the head
+// the state document recorded, so a journal cut short or rewritten is
+// listed as broken with the reason.
+func Summaries(ctx context.Context, b Backend) ([]journal.RunSummary, error) {
+	runs, err := b.Runs(ctx)
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	doc, _, err := ReadDocument(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	var out []journal.RunSummary
+	for _, run := range runs {
+		name := b.String() + " run " + run
+		data, err := b.ReadJournal(ctx, run)
+		if err != nil {
+			out = append(out, journal.RunSummary{ID: run, Path: name, Status: journal.RunUnfinished, Chain: journal.ChainBroken, Problem: err.Error()})
+			continue
+		}
+		s := journal.Summarise(run, name, data)
+		if h, ok := doc.Runs[run]; ok && s.Chain != journal.ChainBroken {
+			if err := journal.CheckHead(name, data, h.Records, h.Hash); err != nil {
+				s.Chain, s.Problem = journal.ChainBroken, err.Error()
+			}
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b journal.RunSummary) int {
+		if c := a.Started.Compare(b.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// ReadRun returns a run's verified records, checked against its recorded
+// head (see VerifyJournal).
+func ReadRun(ctx context.Context, b Backend, run string) ([]journal.Record, error) {
+	doc, _, err := ReadDocument(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	_, recs, err := VerifyJournal(ctx, b, doc, run)
+	if errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return recs, err
+}
