@@ -4,13 +4,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/azurerm"
@@ -62,7 +62,7 @@ func backendCredential(a *lang.HubAuth) (azcore.TokenCredential, error) {
 	case "client_secret":
 		return azidentity.NewClientSecretCredential(a.Tenant, a.ClientID, a.ClientSecret.Reveal(), nil)
 	case "client_certificate":
-		data, err := os.ReadFile(a.CertificateFile)
+		data, err := boundedread.File(a.CertificateFile, boundedread.Cert)
 		if err != nil {
 			return nil, err
 		}

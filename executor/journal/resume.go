@@ -41,11 +41,9 @@ func CheckHead(name string, data []byte, records uint64, hash string) error {
 	if uint64(len(p.records)) < records {
 		return fmt.Errorf("journal %s: %w: it holds %d records, its head names record %d", name, ErrTruncated, len(p.records), records)
 	}
-	got := Genesis(p.run)
+	got := p.head
 	if records < uint64(len(p.records)) {
 		got = p.records[records].Prev // the hash of line number records
-	} else {
-		got = p.head
 	}
 	if got != hash {
 		return &ChainError{Path: name, Line: int(records), Reason: "the record does not match the head kept in the state document: the journal was rewritten"}

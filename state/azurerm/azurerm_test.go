@@ -77,6 +77,7 @@ type faults struct {
 
 func (f *faults) Do(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
+	//lint:ignore SA1008 the SDK sets the raw lower-case key, and so does the pinning policy
 	f.versions = append(f.versions, strings.Join(r.Header["x-ms-version"], ","))
 	if n := len(r.Header["X-Ms-Version"]); n > 0 {
 		f.versions = append(f.versions, "canonical header sent too")

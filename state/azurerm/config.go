@@ -4,11 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // DefaultServiceVersion is the storage service version sent when
@@ -201,7 +200,7 @@ func httpClient(caFile string) (*http.Client, error) {
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
 		}
-		pem, err := readLimited(caFile, 1<<20)
+		pem, err := boundedread.File(caFile, boundedread.Cert)
 		if err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)
 		}
@@ -219,17 +218,4 @@ func httpClient(caFile string) (*http.Client, error) {
 		ResponseHeaderTimeout: 60 * time.Second,
 		TLSClientConfig:       tc,
 	}}, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, err
 }

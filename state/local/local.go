@@ -275,7 +275,7 @@ func (b *Backend) Key(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the runbook key: %w", err)
 	}
-	if _, err := f.Write(k); err == nil {
+	if _, err = f.Write(k); err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -299,7 +299,7 @@ func WritePrivate(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(data); err == nil {
+	if _, err = tmp.Write(data); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
