@@ -352,3 +352,59 @@ func TestCheckEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseRenewalFails: renewals that keep failing (the service answers
+// 503) until the lease may have run out make the lease lost, so the
+// apply starts no further step.
+func TestLeaseRenewalFails(t *testing.T) {
+	_, name := azuritetest.Container(t)
+	var failing atomic.Bool
+	tr := &faults{fault: func(r *http.Request) string {
+		if failing.Load() && rawHeader(r, "x-ms-lease-action") == "renew" {
+			return "503"
+		}
+		return ""
+	}}
+	clk := clock.NewFake(time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC))
+	b := newBackend(t, name, Config{Transport: tr, Clock: clk, Retry: RetryOptions{MaxRetries: 1, Delay: time.Millisecond, MaxDelay: time.Millisecond}})
+	l, err := b.Lock(ctx(t), "runbook", lock.Holder{PID: 1, Host: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx(t))
+	failing.Store(true)
+	deadline := time.Now().Add(20 * time.Second)
+	for advanced := time.Duration(0); ; {
+		select {
+		case <-l.Lost():
+			if advanced < state.LeaseDuration-leaseMargin {
+				t.Fatalf("lease lost after %s of failed renewals, before it could have run out", advanced)
+			}
+			if !strings.Contains(l.Err().Error(), "could not be renewed") {
+				t.Errorf("Err = %v", l.Err())
+			}
+			if tr.injected < 3 {
+				t.Errorf("%d renewals failed, want at least 3", tr.injected)
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease not lost after %s of failed renewals", advanced)
+		}
+		clk.Advance(time.Second)
+		advanced += time.Second
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// rawHeader reads a header whatever the case of its key: the SDK sets
+// x-ms-* headers under raw lower-case keys, which Header.Get misses.
+func rawHeader(r *http.Request, name string) string {
+	for k, v := range r.Header {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
