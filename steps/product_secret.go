@@ -79,6 +79,7 @@ var productSecretOutputs = cty.Object(map[string]cty.Type{
 	"secret_name": cty.String,
 	"certificate": EvidenceType,
 	"status":      cty.String,
+	"current":     CurrentType,
 })
 
 // Name returns "product_secret".
@@ -227,6 +228,10 @@ func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *exe
 	outputs := map[string]cty.Value{
 		"package_id": cty.StringVal(pkg), "secret_name": cty.StringVal(sec.SecretName()),
 		"certificate": ev.Value(), "status": cty.StringVal(status),
+		"current": currentValue(sec.Properties.SecretState, now),
+	}
+	if req.History != nil {
+		before["certificate"] = journalledCertificate(req.History.LastSuccess, sec.Properties.SecretState)
 	}
 	reason, same := unchanged(req.History, p, ev, pkg, sec)
 	resp.Reason = reason

@@ -103,6 +103,7 @@ func (t ProductSecret) apply(ctx context.Context, req *executor.ApplyRequest, re
 		Outputs: cty.ObjectVal(map[string]cty.Value{
 			"package_id": cty.StringVal(pkg), "secret_name": cty.StringVal(sec.SecretName()),
 			"certificate": ev.Value(), "status": cty.StringVal(st.Status),
+			"current": currentValue(st, nowOf(req.Clock)),
 		}),
 		Result: map[string]string{
 			ResultPFXSHA256:   p.sha256,

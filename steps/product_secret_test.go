@@ -92,6 +92,7 @@ func TestProductSecretPlanGood(t *testing.T) {
 		Outputs: map[string]any{
 			"package_id": "microsoft.eventhub.1.2003.0.0", "secret_name": "aseh-ssl-gateway-pfx",
 			"status": "Uploaded", "certificate": ev,
+			"current": map[string]any{"expires": stampExpires, "days_left": "25"},
 		},
 		Private:      map[string]string{"package_id": "microsoft.eventhub.1.2003.0.0", "secret_status": "Deployed"},
 		Fingerprints: map[string]string{"pfx_file": sha256Hex(data), "pfx_password": f.fingerprint([]byte(canaryPFXPassword))},

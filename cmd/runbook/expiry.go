@@ -11,15 +11,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/expiry"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/pep"
 )
-
-// defaultHorizon is how far ahead expiry looks by default: the stamp's own
-// warning alerts start 90 days before an expiry.
-const defaultHorizon = 90 * 24 * time.Hour
 
 func runExpiry(e *env, args []string) int {
 	fs := newFlagSet(e, "expiry", "[DIR...]",
@@ -266,4 +263,49 @@ func writeExpiryJSON(w io.Writer, now time.Time, horizon time.Duration, rows []e
 	}{now, days(horizon), countWithin(rows), rows, errs}
 	b, _ := json.MarshalIndent(out, "", "  ")
 	fmt.Fprintln(w, string(b))
+}
+
+// expiryWarnings reads the expiry of every secret the runbook's hubs show
+// and adds to p the warnings a reviewer needs (expiry.PlanWarnings): a
+// secret a step rotates only after it expires, a secret expiring within 90
+// days that no step rotates. Plan reads no PEP for this: the root CA and
+// the stamp's own secrets raise the hub's expiration alerts. What cannot be
+// read is a warning too, never an error: the plan itself stands.
+func (s *session) expiryWarnings(ctx context.Context, p *plan.Plan) {
+	if len(s.rb.Hubs) == 0 || len(p.Changes) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	var secrets []expiry.Secret
+	var problems []string
+	var wg sync.WaitGroup
+	for name := range s.rb.Hubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			block := "hub." + name
+			c, err := s.conns.Connect(ctx, "hub", name)
+			var errs []error
+			var found []expiry.Secret
+			if err != nil {
+				errs = []error{fmt.Errorf("%s: %w", block, err)}
+			} else {
+				found, errs = expiry.ReadHub(ctx, block, c.(*hub.Client))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			secrets = append(secrets, found...)
+			for _, err := range errs {
+				problems = append(problems, err.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	expiry.Cover(secrets, expiry.Rotations(s.rb))
+	warnings := expiry.PlanWarnings(p, secrets, s.clock.Now(), expiry.DefaultHorizon)
+	sort.Strings(problems)
+	for _, msg := range problems {
+		warnings = append(warnings, "Expiry dates could not all be read, so this plan may miss an expiry warning: "+msg+".")
+	}
+	p.Warnings = append(warnings, p.Warnings...)
 }

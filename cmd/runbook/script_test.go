@@ -141,6 +141,7 @@ var (
 	reDays   = regexp.MustCompile(`days_left  = \d+`)
 	reSpan   = regexp.MustCompile(`(fits with|short|opens) [0-9hms-]+`)
 	reRunID  = regexp.MustCompile(`\d{8}T\d{6}Z-[0-9a-f]{6}`)
+	rePlanID = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
 )
 
 // normalize FILE writes stdout to FILE with what varies from run to run
@@ -157,6 +158,7 @@ func cmdNormalize(ts *testscript.TestScript, neg bool, args []string) {
 	out = reDays.ReplaceAllString(out, "days_left  = <days>")
 	out = reSpan.ReplaceAllString(out, "$1 <duration>")
 	out = reRunID.ReplaceAllString(out, "<run>")
+	out = rePlanID.ReplaceAllString(out, "<plan id>")
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out), 0o644))
 }
 

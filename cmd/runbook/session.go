@@ -201,7 +201,7 @@ func planKey(key []byte, planID string) []byte { return derive(key, "plan file "
 func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics) {
 	history := s.history()
 	stepKey := s.stepKey()
-	return executor.Plan(ctx, executor.PlanOptions{
+	p, diags := executor.Plan(ctx, executor.PlanOptions{
 		Runbook:     s.rb,
 		Registry:    registry(),
 		Conns:       s.conns,
@@ -214,6 +214,10 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 		ToolVersion: toolVersion(),
 		Dir:         filepath.ToSlash(s.target),
 	})
+	if p != nil && (!diags.HasErrors() || len(p.FailedChecks()) > 0) {
+		s.expiryWarnings(ctx, p.Plan)
+	}
+	return p, diags
 }
 
 // journals lists the runs journalled beside the runbook, oldest first, once
