@@ -408,3 +408,38 @@ func rawHeader(r *http.Request, name string) string {
 	}
 	return ""
 }
+
+// TestAmbiguousWrites: the replies to the first write of the state
+// document and of a plan's consumption mark are lost after Azurite stored
+// them; the retries fail their conditions, and the read-back recognises
+// our own writes: no false "changed" or "applied already".
+func TestAmbiguousWrites(t *testing.T) {
+	_, name := azuritetest.Container(t)
+	isPut := func(suffix string) func(r *http.Request) bool {
+		return func(r *http.Request) bool {
+			return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, suffix) && r.URL.RawQuery == ""
+		}
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		name, suffix string
+		write        func(b *Backend) error
+	}{
+		{"document", "/state.json", func(b *Backend) error { _, err := b.WriteDocument(ctx(t), []byte(`{"v":1}`), ""); return err }},
+		{"consumption", "/plans/p1.applied", func(b *Backend) error { return b.ConsumePlan(ctx(t), "p1") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &faults{fault: once(isPut(tc.suffix), "drop")}
+			b := newBackend(t, name, Config{Transport: tr, Clock: clk, Retry: RetryOptions{Delay: time.Millisecond, MaxDelay: time.Millisecond}})
+			done := make(chan error, 1)
+			go func() { done <- tc.write(b) }()
+			advanceUntil(t, clk, done)
+			if tr.injected != 1 {
+				t.Fatalf("%d replies dropped, want 1", tr.injected)
+			}
+		})
+	}
+	if err := newBackend(t, name, Config{}).ConsumePlan(ctx(t), "p1"); !errors.Is(err, state.ErrConsumed) {
+		t.Errorf("consuming the plan again from another machine = %v, want ErrConsumed", err)
+	}
+}
