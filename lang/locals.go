@@ -64,18 +64,41 @@ func (rb *Runbook) evalLocals() hcl.Diagnostics {
 		state[name] = visiting
 		stack = append(stack, name)
 		l := rb.Locals[name]
+		// The local is evaluated with only the locals it refers to: an
+		// object of every local computed so far, built for each, made
+		// loading quadratic in the number of locals.
+		refs := map[string]bool{}
+		all := false
 		for _, tr := range l.Expr.Variables() {
-			if tr.RootName() == "local" && len(tr) > 1 {
-				if attr, ok := tr[1].(hcl.TraverseAttr); ok {
-					if _, declared := rb.Locals[attr.Name]; declared {
-						visit(attr.Name)
+			if tr.RootName() != "local" {
+				continue
+			}
+			ok := false
+			if len(tr) > 1 {
+				if a, isAttr := tr[1].(hcl.TraverseAttr); isAttr {
+					if _, declared := rb.Locals[a.Name]; declared {
+						visit(a.Name)
+						refs[a.Name] = true
+						ok = true
 					}
 				}
+			}
+			if !ok {
+				all = true // local as a whole, or an undeclared name
 			}
 		}
 		stack = stack[:len(stack)-1]
 		if _, ok := rb.locVals[name]; !ok {
-			ctx.Variables["local"] = objectOrEmpty(rb.locVals)
+			scope := rb.locVals
+			if !all {
+				scope = make(map[string]cty.Value, len(refs))
+				for r := range refs {
+					if v, ok := rb.locVals[r]; ok {
+						scope[r] = v
+					}
+				}
+			}
+			ctx.Variables["local"] = objectOrEmpty(scope)
 			val, vdiags := l.Expr.Value(ctx)
 			diags = append(diags, vdiags...)
 			rb.locVals[name] = val

@@ -119,16 +119,24 @@ func (rb *Runbook) checkTraversal(tr hcl.Traversal, scope refScope) hcl.Diagnost
 			Subject: tr[1].SourceRange().Ptr(),
 		}}
 	}
-	var names []string
+	// A map lookup, not a sorted list of every name: a runbook of many
+	// locals has many references, and the names are only needed for the
+	// error.
+	var declared bool
+	var names func() []string
 	switch root {
 	case "var":
-		names = sortedKeys(rb.Variables)
+		_, declared = rb.Variables[attr.Name]
+		names = func() []string { return sortedKeys(rb.Variables) }
 	case "local":
-		names = sortedKeys(rb.Locals)
+		_, declared = rb.Locals[attr.Name]
+		names = func() []string { return sortedKeys(rb.Locals) }
 	case "hub":
-		names = sortedKeys(rb.Hubs)
+		_, declared = rb.Hubs[attr.Name]
+		names = func() []string { return sortedKeys(rb.Hubs) }
 	case "pep":
-		names = sortedKeys(rb.PEPs)
+		_, declared = rb.PEPs[attr.Name]
+		names = func() []string { return sortedKeys(rb.PEPs) }
 	case "step":
 		if !scope.steps {
 			return hcl.Diagnostics{{
@@ -151,12 +159,13 @@ func (rb *Runbook) checkTraversal(tr hcl.Traversal, scope refScope) hcl.Diagnost
 				Subject: rng.Ptr(),
 			}}
 		}
-		names = sortedKeys(rb.Steps)
+		_, declared = rb.Steps[attr.Name]
+		names = func() []string { return sortedKeys(rb.Steps) }
 	}
-	if contains(names, attr.Name) {
+	if declared || names == nil {
 		return nil
 	}
-	return hcl.Diagnostics{undeclared(root, attr.Name, hcl.RangeBetween(tr[0].SourceRange(), tr[1].SourceRange()), names)}
+	return hcl.Diagnostics{undeclared(root, attr.Name, hcl.RangeBetween(tr[0].SourceRange(), tr[1].SourceRange()), names())}
 }
 
 func undeclared(root, name string, rng hcl.Range, names []string) *hcl.Diagnostic {
