@@ -97,6 +97,14 @@ func (p *PEP) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
 				})
 			default:
 				for _, e := range lv.AsValueSlice() {
+					if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
+						at.diags = append(at.diags, &hcl.Diagnostic{
+							Severity: hcl.DiagError, Summary: "Empty PEP address",
+							Detail:  "Each of addresses must be an ERCS VM's IP address or host name; an empty one cannot be reached.",
+							Subject: a.Expr.Range().Ptr(),
+						})
+						continue
+					}
 					p.Addresses = append(p.Addresses, e.AsString())
 				}
 			}

@@ -20,7 +20,9 @@ func runPlan(e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "Print the plan as JSON (docs/plan-json.md)")
 	asMarkdown := fs.Bool("markdown", false, "Print the plan as Markdown, for a pull request")
 	detailed := fs.Bool("detailed-exitcode", false, "Exit 0 with no changes, 1 on error, 2 with changes")
-	ttl := fs.Duration("plan-ttl", executor.DefaultPlanTTL, "How long a saved plan stays valid")
+	planTTL := positiveDuration(executor.DefaultPlanTTL)
+	fs.Var(&planTTL, "plan-ttl", "How long a saved plan stays valid (more than zero)")
+	ttl := (*time.Duration)(&planTTL)
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}

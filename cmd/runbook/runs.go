@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -86,6 +88,10 @@ func showRun(e *env, b state.Backend, id string) int {
 		}
 		id = last.ID
 	}
+	if !validRunID(id) {
+		fmt.Fprintf(e.stderr, "Error: %q is not a run id: run ids are listed by 'runbook runs' (or use \"last\")\n", id)
+		return exitUsage
+	}
 	recs, err := state.ReadRun(e.ctx, b, id)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
@@ -120,4 +126,10 @@ func itoaNonZero(i int) string {
 		return ""
 	}
 	return strconv.Itoa(i)
+}
+
+// validRunID reports whether id can name a journal in the runs directory:
+// one local file name, so that no id reaches outside it.
+func validRunID(id string) bool {
+	return id != "" && filepath.IsLocal(id) && !strings.ContainsAny(id, `/\:`) && id == filepath.Base(id)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +41,40 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
+// positiveInt is an int flag that must be at least 1.
+type positiveInt int
+
+func (p *positiveInt) String() string { return strconv.Itoa(int(*p)) }
+
+func (p *positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	if n < 1 {
+		return fmt.Errorf("%d: must be at least 1", n)
+	}
+	*p = positiveInt(n)
+	return nil
+}
+
+// positiveDuration is a duration flag that must be more than zero.
+type positiveDuration time.Duration
+
+func (p *positiveDuration) String() string { return time.Duration(*p).String() }
+
+func (p *positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 30m or 24h")
+	}
+	if d <= 0 {
+		return fmt.Errorf("%s: must be more than zero", s)
+	}
+	*p = positiveDuration(d)
+	return nil
+}
+
 // planFlags are the flags plan and apply share.
 type planFlags struct {
 	vars        varFlags
@@ -51,7 +87,8 @@ type planFlags struct {
 func (f *planFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.Var(&f.targets, "target", "Limit the run to a step `address` and what it depends on (repeatable)")
-	fs.IntVar(&f.parallelism, "parallelism", executor.DefaultParallelism, "Run at most `n` steps at once")
+	f.parallelism = executor.DefaultParallelism
+	fs.Var((*positiveInt)(&f.parallelism), "parallelism", "Run at most `n` steps at once (at least 1)")
 	fs.StringVar(&f.window, "window", "", "Fit the run into the change window `name`")
 	fs.BoolVar(&f.simulate, "simulate", false, "Run against the built-in simulated stamp (Hub and PEP) instead of real systems")
 }

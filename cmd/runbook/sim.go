@@ -137,7 +137,7 @@ func runSimCerts(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 		return exitError
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 		return exitError
 	}

@@ -18,7 +18,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	var b strings.Builder
 	title := "runbook plan"
 	if p.Runbook.Description != "" {
-		title += ": " + p.Runbook.Description
+		title += ": " + Printable(p.Runbook.Description)
 	}
 	fmt.Fprintf(&b, "### %s\n\n", cell(title))
 	for _, wmsg := range p.Warnings {
