@@ -31,7 +31,13 @@ type PEP struct {
 	// ConfigurationName is the JEA session configuration, by default
 	// PrivilegedEndpoint.
 	ConfigurationName string
-	DeclRange         hcl.Range
+	// TranscriptsShare is the UNC path Close-PrivilegedEndpoint copies the
+	// session transcripts to (-TranscriptsPathDestination), with the
+	// share's credential; empty keeps them on the PEP.
+	TranscriptsShare    string
+	TranscriptsUsername string
+	TranscriptsPassword Secret
+	DeclRange           hcl.Range
 
 	body hcl.Body
 }
@@ -44,6 +50,7 @@ var pepSchema = &hcl.BodySchema{
 		{Name: "addresses", Required: true}, {Name: "username", Required: true}, {Name: "password", Required: true},
 		{Name: "port"}, {Name: "https"}, {Name: "ca_file"}, {Name: "insecure"}, {Name: "auth"},
 		{Name: "configuration_name"},
+		{Name: "transcripts_share"}, {Name: "transcripts_username"}, {Name: "transcripts_password"},
 	},
 }
 
@@ -116,6 +123,16 @@ func (p *PEP) eval(ctx *hcl.EvalContext) hcl.Diagnostics {
 	p.CAFile = at.str(content.Attributes["ca_file"])
 	p.Insecure = at.boolean(content.Attributes["insecure"])
 	p.ConfigurationName = at.str(content.Attributes["configuration_name"])
+	p.TranscriptsShare = at.str(content.Attributes["transcripts_share"])
+	p.TranscriptsUsername = at.str(content.Attributes["transcripts_username"])
+	p.TranscriptsPassword = at.secret(content.Attributes["transcripts_password"])
+	if a := content.Attributes["transcripts_share"]; a != nil && p.TranscriptsShare != "" && !strings.HasPrefix(p.TranscriptsShare, `\\`) {
+		at.diags = append(at.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Not a UNC path",
+			Detail:  fmt.Sprintf("transcripts_share is %q; Close-PrivilegedEndpoint copies the transcripts to a file share, \\\\<host>\\<share>.", p.TranscriptsShare),
+			Subject: a.Expr.Range().Ptr(),
+		})
+	}
 	if p.ConfigurationName == "" {
 		p.ConfigurationName = "PrivilegedEndpoint"
 	}

@@ -107,7 +107,7 @@ func (s *session) Invoke(ctx context.Context, call Call) (Result, error) {
 			return Result{}, s.fail(fmt.Errorf("pep: session key exchange: %w", err))
 		}
 	}
-	res, err := s.run(ctx, call.Cmdlet, args)
+	res, err := s.run(ctx, call.Cmdlet, args, call.Events)
 	log.Debug("pep: invoke done", "elapsed", s.cfg.Clock.Since(start).String(), "outputs", len(res.Output), "errors", len(res.Errors), "failed", err != nil)
 	return res, err
 }
@@ -122,7 +122,7 @@ func (s *session) fail(err error) error {
 
 // run sends CREATE_PIPELINE and collects the pipeline's output until the
 // command is done.
-func (s *session) run(ctx context.Context, cmdlet string, args []psrp.Argument) (Result, error) {
+func (s *session) run(ctx context.Context, cmdlet string, args []psrp.Argument, events func(Event)) (Result, error) {
 	pid, err := psrp.NewGUID(s.cfg.Rand)
 	if err != nil {
 		return Result{}, err
@@ -142,7 +142,7 @@ func (s *session) run(ctx context.Context, cmdlet string, args []psrp.Argument) 
 			return Result{}, s.fail(fmt.Errorf("pep: %s: %w", cmdlet, err))
 		}
 	}
-	p := &pipe{s: s, cmdlet: cmdlet, pid: pid}
+	p := &pipe{s: s, cmdlet: cmdlet, pid: pid, events: events}
 	err = p.collect(ctx, cmdID)
 	if err != nil && ctx.Err() != nil {
 		if serr := s.stop(cmdID, p); serr != nil {
@@ -196,6 +196,7 @@ type pipe struct {
 	in     psrp.Defragmenter
 	res    Result
 	state  *psrp.PipelineState
+	events func(Event)
 }
 
 // collect receives until the command is done; a failed or stopped pipeline
@@ -268,9 +269,16 @@ func (p *pipe) message(raw []byte) error {
 		r.Verbose = append(r.Verbose, psrp.ParseInformationalRecord(v))
 	case psrp.MsgInformationRecord:
 		r.Information = append(r.Information, psrp.ParseInformationRecord(v))
+		if p.events != nil {
+			p.events(Event{Information: r.Information[len(r.Information)-1]})
+		}
 	case psrp.MsgProgressRecord:
 		pr := psrp.ParseProgressRecord(v)
 		r.Progress = append(r.Progress, Progress{Activity: pr.Activity, Status: pr.StatusDescription, Percent: int(pr.PercentComplete), Completed: pr.Completed})
+		if p.events != nil {
+			ev := r.Progress[len(r.Progress)-1]
+			p.events(Event{Progress: &ev})
+		}
 	case psrp.MsgPipelineState:
 		st, err := psrp.ParsePipelineState(v)
 		if err != nil {

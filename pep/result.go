@@ -32,6 +32,18 @@ func (p Param) Format(f fmt.State, _ rune) {
 type Call struct {
 	Cmdlet string
 	Params []Param
+	// Events, when set, is told of each progress and information record
+	// as it arrives, while the command runs: a long action plan such as
+	// Start-SecretRotation names its instance id and reports progress
+	// long before it ends. It is called on the invoking goroutine.
+	Events func(Event)
+}
+
+// Event is one record a running command wrote: Progress, or Information
+// when Progress is nil.
+type Event struct {
+	Progress    *Progress
+	Information string
 }
 
 // Credential is a PSCredential parameter value (-PathAccessCredential,

@@ -186,9 +186,10 @@ step "bmc_password" "with_user" {
 			}
 		})
 	}
-	// Nothing but read-only commands ran: plan changes nothing.
+	// Nothing but read-only commands (and the session's
+	// Close-PrivilegedEndpoint) ran: plan changes nothing.
 	for _, e := range f.ep.Transcript() {
-		if e.Command != "Get-Command" && e.Command != "Get-AzureStackStampInformation" {
+		if e.Command != "Get-Command" && e.Command != "Get-AzureStackStampInformation" && e.Command != "Close-PrivilegedEndpoint" {
 			t.Errorf("plan ran %s on the PEP", e.Command)
 		}
 	}
@@ -226,7 +227,8 @@ step "bmc_password" "with_user" {
 	for _, e := range f.ep.Transcript() {
 		cmds = append(cmds, e.Command)
 	}
-	if diff := cmp.Diff([]string{"Get-Command", "Get-AzureStackStampInformation", "Set-BmcPassword"}, cmds); diff != "" {
+	// Each session ends with Close-PrivilegedEndpoint.
+	if diff := cmp.Diff([]string{"Get-Command", "Get-AzureStackStampInformation", "Close-PrivilegedEndpoint", "Set-BmcPassword", "Close-PrivilegedEndpoint"}, cmds); diff != "" {
 		t.Errorf("commands run (-want +got):\n%s", diff)
 	}
 

@@ -82,12 +82,12 @@ func (d *PEPDialer) Dial(ctx context.Context, name string) (pep.Session, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pep %s: %w", name, err)
 	}
-	return s, nil
+	return withClose(s, d.rb.PEPs[name]), nil
 }
 
 // Config builds the client configuration of pep block name, with the
 // Override applied. The password is revealed here, at the hand-off to
-// pep.Config, and nowhere else. The CA file (relative to the runbook
+// pep.Config, and nowhere else (the transcripts share's, in Dial). The CA file (relative to the runbook
 // directory) is read only when the final configuration uses HTTPS with
 // verification and no CA has been given otherwise, so that -simulate does
 // not need the real stamp's CA file.

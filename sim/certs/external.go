@@ -41,6 +41,9 @@ type ExternalOptions struct {
 	Flaw       Flaw
 	Layout     string
 	FlawFolder string
+	// Only writes FlawFolder alone, leaving the other folders as they
+	// are, so that several flaws can sit in one tree.
+	Only bool
 }
 
 // FileName is the PFX file name WriteExternal gives an endpoint folder.
@@ -67,10 +70,16 @@ func (ca *CA) WriteExternal(o ExternalOptions) ([]string, error) {
 		}
 		flawed := strings.EqualFold(ep.Folder, o.FlawFolder)
 		found = found || flawed
-		if flawed && o.Layout == LayoutMissingFolder {
+		if o.Only && !flawed {
 			continue
 		}
 		dir := filepath.Join(o.Dir, string(o.Identity), ep.Folder)
+		if flawed && o.Layout == LayoutMissingFolder {
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -93,7 +102,7 @@ func (ca *CA) WriteExternal(o ExternalOptions) ([]string, error) {
 			files = append(files, string(o.Identity)+"/"+ep.Folder+"/"+name)
 		}
 	}
-	if !found && (o.Flaw != FlawNone || o.Layout != "") {
+	if !found && (o.Flaw != FlawNone || o.Layout != "" || o.Only) {
 		return nil, fmt.Errorf("certs: %q is not an endpoint folder of the %s tree", o.FlawFolder, o.Identity)
 	}
 	return files, nil

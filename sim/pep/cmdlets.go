@@ -37,8 +37,10 @@ func (p *PEP) commands() []*cmdlet {
 	cmds := []*cmdlet{
 		helper("Clear-Host"),
 		{name: "Close-PrivilegedEndpoint", closesSession: true, run: closePrivilegedEndpoint, params: []param{
-			{name: "TranscriptsPathDestination", kind: kString, mandatory: true},
-			{name: "Credential", kind: kCredential, mandatory: true},
+			// Both optional (PEP reference, 2002): without a destination
+			// the transcripts stay on the PEP for the next close.
+			{name: "TranscriptsPathDestination", kind: kString},
+			{name: "Credential", kind: kCredential},
 			asJob,
 		}},
 		helper("Exit-PSSession"),
@@ -71,6 +73,15 @@ func (p *PEP) commands() []*cmdlet {
 	} else {
 		cmds = append(cmds, current, legacy)
 	}
+	cmds = append(cmds, &cmdlet{name: "Test-AzureStack", run: testAzureStack, params: []param{
+		{name: "Group", kind: kString},
+		{name: "Include", kind: kStrings},
+		{name: "Ignore", kind: kStrings},
+		{name: "DetailedResults", kind: kSwitch},
+		{name: "List", kind: kSwitch},
+		{name: "TimeoutSeconds", kind: kString},
+		asJob,
+	}})
 	cmds = append(cmds, &cmdlet{name: "Start-SecretRotation", run: startSecretRotation, params: []param{
 		{name: "PfxFilesPath", kind: kString},
 		{name: "PathAccessCredential", kind: kCredential},
@@ -214,7 +225,11 @@ func isUNC(s string) bool {
 // closePrivilegedEndpoint ships the transcripts to the share and ends the
 // session.
 func closePrivilegedEndpoint(c *call) error {
-	dest, _ := c.args["TranscriptsPathDestination"].(string)
+	dest, hasDest := c.args["TranscriptsPathDestination"].(string)
+	if !hasDest || dest == "" {
+		c.info("Transcripts kept on the privileged endpoint; give -TranscriptsPathDestination to copy them off.")
+		return nil
+	}
 	if !isUNC(dest) {
 		return fail(psrp.ErrorRecord{
 			Message:               "The transcripts destination must be a file share path such as \\\\10.0.0.5\\share.",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/sim/certs"
 )
 
 // DefaultConfigurationName is the PEP's session configuration.
@@ -44,6 +45,9 @@ type Config struct {
 	// RotationTime is how long Start-SecretRotation runs (external or
 	// internal), on Clock; default 1h (the documented external duration).
 	RotationTime time.Duration
+	// TestTime is how long each Test-AzureStack category runs, on Clock;
+	// default 20s.
+	TestTime time.Duration
 	// MaxSessions limits concurrent PEP sessions; 0 means 3.
 	MaxSessions int
 	// StatePath, when set, is a JSON file the stamp state is loaded from (if
@@ -57,6 +61,13 @@ type Config struct {
 	// that completed (internal for -Internal), so that a simulated Hub can
 	// renew the stamp's secrets and close their expiry alerts.
 	OnSecretRotation func(internal bool)
+	// CA is the stamp's root: it issued the external certificates the
+	// endpoints serve at first, and new ones must chain to it. Nil: the
+	// stamp has no external certificates to serve.
+	CA *certs.CA
+	// Shares are the file shares Start-SecretRotation can read. With none,
+	// an external rotation does not read its -PfxFilesPath at all.
+	Shares []Share
 }
 
 // StampInfo is the subset of Get-AzureStackStampInformation's output that
@@ -124,6 +135,9 @@ func (c *Config) defaults() {
 	}
 	if c.RotationTime <= 0 {
 		c.RotationTime = time.Hour
+	}
+	if c.TestTime <= 0 {
+		c.TestTime = 20 * time.Second
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 3

@@ -39,6 +39,7 @@ type PEP struct {
 	actions    []Action
 	rejectBMC  map[string]string // node → reason for the next password change
 	failRotate int               // rotations still to fail
+	ext        external          // external certificates and Test-AzureStack scenarios
 	saveErr    error
 	saveMu     sync.Mutex // serializes whole saves, so the newest state wins
 }
@@ -78,6 +79,9 @@ func New(cfg Config) (*PEP, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	loaded, err := p.load()
 	if err != nil {
+		return nil, err
+	}
+	if err := p.loadExternal(); err != nil {
 		return nil, err
 	}
 	if !loaded {

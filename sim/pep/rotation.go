@@ -68,6 +68,9 @@ func startSecretRotation(c *call) error {
 		}
 	}
 
+	if err := c.p.stage(c, internal, rerun); err != nil {
+		return err
+	}
 	id := c.p.startAction(c.cmd.name, kind)
 	c.info(fmt.Sprintf("ActionPlanInstanceID %s CurrentStatus: Running", id))
 	const steps = 4
@@ -102,6 +105,9 @@ func startSecretRotation(c *call) error {
 			Reason:                "InvalidOperationException",
 			ExceptionType:         "System.InvalidOperationException",
 		})
+	}
+	if !internal {
+		c.p.installStaged()
 	}
 	c.p.endAction(id, "Completed", "")
 	if f := c.p.cfg.OnSecretRotation; f != nil {

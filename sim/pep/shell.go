@@ -102,6 +102,7 @@ func (p *PEP) session(shellID string) (*session, error) {
 // Windows: PowerShell sends it as the ShellId too, but other clients
 // (pypsrp) and servers that choose the ShellId themselves need not.
 func (p *PEP) Create(ctx context.Context, req *wsman.CreateRequest) error {
+	p.ext.resume.Do(p.continueRotations)
 	env := req.MaxEnvelopeSize
 	if env <= 0 {
 		env = 512000
