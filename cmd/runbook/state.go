@@ -55,12 +55,18 @@ const keySize = 32
 // key the first already used).
 func (s stateDir) key() ([]byte, error) {
 	p := s.path("key")
+	if err := checkPrivate(s.root, p, s.runs(), s.locks()); err != nil {
+		return nil, err
+	}
 	b, err := readKey(p)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return b, err
 	}
 	if err := os.MkdirAll(s.root, 0o700); err != nil {
 		return nil, err
+	}
+	if err := restrictToOwner(s.root); err != nil {
+		return nil, fmt.Errorf("make %s private: %w", s.root, err)
 	}
 	b = make([]byte, keySize)
 	if _, err := rand.Read(b); err != nil {
@@ -71,6 +77,9 @@ func (s stateDir) key() ([]byte, error) {
 		return nil, fmt.Errorf("create the runbook key: %w", err)
 	}
 	defer os.Remove(tmp)
+	if err := restrictToOwner(tmp); err != nil {
+		return nil, fmt.Errorf("make the runbook key private: %w", err)
+	}
 	if err := os.Link(tmp, p); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return readKey(p) // another process made it first
