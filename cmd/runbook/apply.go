@@ -16,14 +16,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbook-dev/runbook/internal/boundedread"
-
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/lock"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
+	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/state"
+	"github.com/runbook-dev/runbook/state/local"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -214,8 +215,28 @@ func runApply(e *env, args []string) int {
 		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
 	})
 	jerr := j.Close()
+	if jerr == nil {
+		jerr = s.recordHead(runID, j)
+	}
 	progress.close()
 	return s.report(res, runID, jerr, *asJSON)
+}
+
+// recordHead keeps the closed journal's head (its record count and last
+// hash) in the state document beside the runbook, where `runs` and `runs
+// show` check it: a hash chain alone cannot tell a journal whose last
+// records were deleted from a shorter one, the head can. It is recorded
+// even after an interrupt.
+func (s *session) recordHead(run string, j *journal.Journal) error {
+	seq, hash := j.Head()
+	_, err := state.Update(context.WithoutCancel(s.e.ctx), local.New(s.state.root), func(d *state.Document) error {
+		d.SetHead(run, state.RunHead{Records: seq, Hash: hash})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the journal's head: %w", err)
+	}
+	return nil
 }
 
 // readAnswer reads a line of r with readLine, or gives up when ctx ends (a

@@ -65,6 +65,7 @@ func TestScripts(t *testing.T) {
 			"replace":         cmdReplace,
 			"truncate":        cmdTruncate,
 			"replace-in-runs": cmdReplaceInRuns,
+			"cut-runs":        cmdCutRuns,
 			"loadenv":         cmdLoadEnv,
 			"doccommands":     cmdDocCommands,
 			"runprinted":      cmdRunPrinted,
@@ -230,6 +231,33 @@ func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	_, err := fmt.Sscan(args[1], &n)
 	ts.Check(err)
 	ts.Check(os.Truncate(ts.MkAbs(args[0]), int64(n)))
+}
+
+// cut-runs DIR N deletes the last N whole lines of every journal under
+// DIR/.runbook/runs (all of them for N = all): records removed from the
+// end, which the hash chain alone does not show.
+func cmdCutRuns(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: cut-runs DIR N|all")
+	}
+	matches, _ := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), ".runbook", "runs", "*.jsonl"))
+	if len(matches) == 0 {
+		ts.Fatalf("no journal under %s", args[0])
+	}
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		ts.Check(err)
+		lines := strings.SplitAfter(string(b), "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		n := len(lines)
+		if args[1] != "all" {
+			_, err := fmt.Sscan(args[1], &n)
+			ts.Check(err)
+		}
+		ts.Check(os.WriteFile(m, []byte(strings.Join(lines[:len(lines)-n], "")), 0o600))
+	}
 }
 
 // replace-in-runs DIR OLD NEW edits the first journal under DIR/.runbook/runs
