@@ -18,7 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-var testStepTypes = []string{"bmc_password", "product_secret", "rotate_action"}
+var testStepTypes = []string{"bmc_password", "product_secret", "readiness_check", "rotate_action", "secret_rotation"}
 
 var errorMarker = regexp.MustCompile(`# ERROR: (.+)$`)
 

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +75,10 @@ type pepFixtureOptions struct {
 	// pepPassword is what the runbook gives as the PEP password; default
 	// the simulator's.
 	pepPassword string
+	// vars are further sensitive string variables; pepBlock adds
+	// arguments to the pep block.
+	vars     map[string]string
+	pepBlock string
 }
 
 const bmcStep = `
@@ -122,11 +128,15 @@ pep "east" {
   addresses = ["10.0.0.224", "10.0.0.225", "10.0.0.226"]
   username  = "AZURESTACK\\CloudAdmin"
   password  = var.pep_password
+%s
 }
-%s`, o.steps)
-	rb, diags := lang.Load(fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}, ".", lang.Options{Vars: []lang.VarArg{
-		{Name: "bmc_password", Value: bmcPw}, {Name: "pep_password", Value: o.pepPassword},
-	}})
+%s`, o.pepBlock, o.steps)
+	vars := []lang.VarArg{{Name: "bmc_password", Value: bmcPw}, {Name: "pep_password", Value: o.pepPassword}}
+	for _, name := range slices.Sorted(maps.Keys(o.vars)) {
+		src += fmt.Sprintf("\nvariable %q {\n  type      = string\n  sensitive = true\n}\n", name)
+		vars = append(vars, lang.VarArg{Name: name, Value: o.vars[name]})
+	}
+	rb, diags := lang.Load(fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}, ".", lang.Options{Vars: vars})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags.Error())
 	}

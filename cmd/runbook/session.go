@@ -103,6 +103,9 @@ type session struct {
 	clock  clock.Clock
 	conns  executor.Conns
 	hubs   *steps.Conns
+	// served reads the endpoints' certificates (the simulated stamp's
+	// under -simulate; nil: over TLS).
+	served steps.ServedCertificates
 	sim    *simStamp
 	flags  *planFlags
 	// autoApproved says that apply ran with -auto-approve, which the
@@ -167,6 +170,12 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 			s.close()
 			return nil, false
 		}
+		if err := s.sim.prepareShares(e, rb); err != nil {
+			fmt.Fprintf(e.stderr, "runbook: %v\n", err)
+			s.close()
+			return nil, false
+		}
+		s.served = s.sim.served()
 	}
 	opts := steps.ConnOptions{Clock: s.clock, Logger: s.logger()}
 	if s.sim != nil {
@@ -240,7 +249,7 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 	stepKey := s.stepKey()
 	p, diags := executor.Plan(ctx, executor.PlanOptions{
 		Runbook:     s.rb,
-		Registry:    registry(),
+		Registry:    s.registry(),
 		Conns:       s.conns,
 		Clock:       s.clock,
 		Key:         stepKey,
@@ -338,3 +347,7 @@ func (s *session) fingerprint() func([]byte) string {
 	key := s.stepKey()
 	return func(b []byte) string { return executor.Fingerprint(key, b) }
 }
+
+// registry returns the step types, reading the endpoints' certificates
+// where the session says.
+func (s *session) registry() *executor.Registry { return steps.RegistryWith(s.served) }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,8 @@ import (
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/sim/certs"
+	simpep "github.com/runbook-dev/runbook/sim/pep"
+	"github.com/runbook-dev/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -101,6 +105,7 @@ func runSimCerts(e *env, args []string) int {
 	external := fs.Bool("external", false, "Write the stamp's external certificates instead: DIR is the Certificates folder of the share\nStart-SecretRotation reads, with one PFX per endpoint folder")
 	identity := fs.String("identity", "adfs", "With -external, the identity provider's folder `tree`: adfs or aad")
 	flawFolder := fs.String("flaw-folder", certs.DefaultFlawFolder, "With -external, the endpoint `folder` the flaw goes into")
+	only := fs.Bool("only", false, "With -external, write the -flaw-folder alone and leave the other folders as they are")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -148,7 +153,7 @@ func runSimCerts(e *env, args []string) int {
 			return exitUsage
 		}
 		files, err := ca.WriteExternal(certs.ExternalOptions{Dir: *dir, Identity: id, Region: simRegion, FQDN: simFQDN,
-			Password: pw, Now: clk.Now(), Flaw: flaw, Layout: layout, FlawFolder: *flawFolder})
+			Password: pw, Now: clk.Now(), Flaw: flaw, Layout: layout, FlawFolder: *flawFolder, Only: *only})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 			return exitError
@@ -296,4 +301,74 @@ func attrString(v cty.Value, name string) string {
 		return ""
 	}
 	return a.AsString()
+}
+
+// prepareShares makes the certificate share of every external
+// secret_rotation step readable by the simulated PEP: the UNC path is the
+// step's certificate_dir, and the share accepts the step's credential (so
+// a credential garbled on the way to the PEP is refused). A
+// certificate_dir that does not exist is filled with valid certificates
+// from the simulated stamp's CA, and a missing ca_file with that CA, so
+// that the example needs no setup; existing files are left alone, so that
+// flaws made with `runbook sim certs -external -flaw` are judged as they
+// are.
+func (s *simStamp) prepareShares(e *env, rb *lang.Runbook) error {
+	t, ok := registry().Get("secret_rotation")
+	if !ok {
+		return nil
+	}
+	ctx := rb.EvalContext(nil, cty.NilVal)
+	for _, name := range rb.StepNames() {
+		st := rb.Steps[name]
+		if st.Type != "secret_rotation" {
+			continue
+		}
+		cfg, diags := executor.DecodeStep(st, t, ctx)
+		if diags.HasErrors() || attrString(cfg, "kind") != "external" {
+			continue
+		}
+		abs := func(p string) string {
+			if filepath.IsAbs(p) {
+				return p
+			}
+			return filepath.Join(rb.Dir, filepath.FromSlash(p))
+		}
+		dir, pw := abs(attrString(cfg, "certificate_dir")), attrString(cfg, "pfx_password")
+		s.pep.AddShare(simpep.Share{UNC: attrString(cfg, "certificate_share"), Dir: dir,
+			Username: attrString(cfg, "share_username"), Password: attrString(cfg, "share_password")})
+		if ca := attrString(cfg, "ca_file"); ca != "" {
+			if _, err := os.Stat(abs(ca)); err != nil {
+				if err := os.MkdirAll(filepath.Dir(abs(ca)), 0o700); err != nil {
+					return err
+				}
+				if err := writePrivate(abs(ca), s.ca.CertPEM()); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := os.Stat(dir); err == nil || pw == "" {
+			continue
+		}
+		id, err := certcheck.ParseIdentity(attrString(cfg, "identity"))
+		if err != nil {
+			continue // plan reports it
+		}
+		if _, err := s.ca.WriteExternal(certs.ExternalOptions{Dir: dir, Identity: id, Region: simRegion, FQDN: simFQDN,
+			Password: pw, Now: s.clock.Now()}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "Made %s: the external certificates from the simulated stamp's CA.\n", filepath.ToSlash(dir))
+	}
+	return nil
+}
+
+// served reads the endpoints' certificates from the simulated stamp: every
+// host name is dialled at its TLS listener, which picks the certificate by
+// the name asked for.
+func (s *simStamp) served() steps.ServedCertificates {
+	addr := s.endpoints.Addr().String()
+	return steps.TLSServed{Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }

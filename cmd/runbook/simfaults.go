@@ -28,6 +28,7 @@ import (
 //	pep:delay:delay=5m              slow replies (on the stamp's clock)
 //	pep:bmc-reject:node=NODE        a BMC refuses the next password
 //	pep:fail-rotation               the next Start-SecretRotation fails
+//	pep:readiness:test=NAME:result=WARN  Test-AzureStack category NAME warns (or FAIL)
 //
 // Common keys: times (0 = once, -1 = always), path or action (which
 // requests), skip (let this many through first), product.
@@ -94,6 +95,15 @@ func parseSimFaults(spec string) (hubFaults []simhub.Fault, pepFaults []simwsman
 				continue
 			case "fail-rotation":
 				pepHooks = append(pepHooks, func(s *simStamp) { s.pep.FailNextRotations(1) })
+				continue
+			case "readiness":
+				test, result := kv["test"], kv["result"]
+				if test == "" || result == "" {
+					return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: give test=NAME and result=WARN or FAIL", item)
+				}
+				pepHooks = append(pepHooks, func(s *simStamp) {
+					s.pep.SetTestResult(test, result, "the simulated stamp reports "+strings.ToLower(result)+" for this test")
+				})
 				continue
 			default:
 				return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown pep fault %q", parts[1])

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,14 +38,16 @@ const DefaultSimPause = 25 * time.Millisecond
 // .runbook/sim/ beside the runbook, so plan, apply and plan again behave as
 // on a real stamp.
 type simStamp struct {
-	dir    string
-	clock  *clock.Warp
-	ca     *certs.CA
-	hub    *simhub.Server
-	wsman  *simwsman.Server
-	pep    *simpep.PEP
-	client simhub.Client
-	pepPW  string
+	dir   string
+	clock *clock.Warp
+	ca    *certs.CA
+	hub   *simhub.Server
+	wsman *simwsman.Server
+	pep   *simpep.PEP
+	// endpoints serves the stamp's external endpoints over TLS.
+	endpoints net.Listener
+	client    simhub.Client
+	pepPW     string
 }
 
 const (
@@ -139,14 +142,22 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 			return nil, err
 		}
 	}
-	s.pep, err = simpep.New(simpep.Config{Clock: s.clock, StatePath: filepath.Join(dir, "pep.json"),
+	s.pep, err = simpep.New(simpep.Config{
+		Clock: s.clock, StatePath: filepath.Join(dir, "pep.json"), CA: s.ca,
+		// The documented simulated stamp: AD FS, local.azurestack.external.
+		Stamp: simpep.StampInfo{IdentitySystem: "ADFS", RegionName: simRegion, ExternalDomainFQDN: simRegion + "." + simFQDN},
 		// A completed Start-SecretRotation renews the stamp's secrets for
 		// two years (the external certificates' usual validity) and closes
 		// their expiry alerts.
-		OnSecretRotation: func(internal bool) { s.hub.RotateInfrastructure(internal, s.clock.Now().AddDate(2, 0, 0)) }})
+		OnSecretRotation: func(internal bool) { s.hub.RotateInfrastructure(internal, s.clock.Now().AddDate(2, 0, 0)) },
+	})
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("simulated PEP: %w", err)
+	}
+	if s.endpoints, err = s.pep.ServeEndpoints(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("simulated endpoints: %w", err)
 	}
 	s.wsman, err = simwsman.NewServer(simwsman.Config{
 		Clock: s.clock, Auth: simwsman.AuthNegotiate, Sealing: simwsman.SealRequired,
@@ -245,6 +256,9 @@ func (s *simStamp) pepTarget() steps.PEPTarget {
 
 // close stops the simulators and keeps the virtual time for the next run.
 func (s *simStamp) close() {
+	if s.endpoints != nil {
+		s.endpoints.Close()
+	}
 	if s.wsman != nil {
 		s.wsman.Close()
 	}
