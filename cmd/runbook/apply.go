@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +43,10 @@ func runApply(e *env, args []string) int {
 	fresh := fs.Bool("new", false, "Start a new run even if the last one did not finish")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
+	}
+	if *asJSON {
+		// The stream's first line says which version of it this is.
+		writeEvent(e.stdout, newVersionEvent(clockFor().Now()))
 	}
 	if fs.NArg() > 1 {
 		fmt.Fprintln(e.stderr, "runbook apply: too many arguments")
@@ -92,6 +95,7 @@ func runApply(e *env, args []string) int {
 	}
 	defer s.close()
 	s.autoApproved = *autoApprove
+	s.json = *asJSON
 	if saved != nil {
 		if err := s.checkSaved(saved); err != nil {
 			fmt.Fprintf(e.stderr, "Error: %v\n", err)
@@ -133,6 +137,10 @@ func runApply(e *env, args []string) int {
 		fmt.Fprintln(e.stdout)
 	}
 	if !planned.HasChanges() && prior == nil {
+		if *asJSON {
+			writeEvent(e.stdout, runEndedEvent{Type: "run_ended", Time: s.clock.Now().UTC(), Status: "no_changes", Steps: map[string]string{}})
+			return exitOK
+		}
 		fmt.Fprintln(e.stdout, "Apply complete: nothing to do.")
 		return exitOK
 	}
@@ -141,15 +149,21 @@ func runApply(e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "Error: apply needs approval: run it on a terminal to answer, or pass -auto-approve (or apply a reviewed plan file).")
 			return exitError
 		}
-		fmt.Fprint(e.stdout, "Do you want to apply this plan? Only 'yes' will be accepted: ")
+		// With -json, stdout is the event stream: the question goes to
+		// stderr.
+		ask := e.stdout
+		if *asJSON {
+			ask = e.stderr
+		}
+		fmt.Fprint(ask, "Do you want to apply this plan? Only 'yes' will be accepted: ")
 		line, err := readAnswer(e.ctx, e.stdin)
 		if errors.Is(err, errInterrupted) {
-			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(ask)
 			fmt.Fprintln(e.stderr, "Apply cancelled: interrupted.")
 			return exitError
 		}
 		if strings.TrimSpace(string(line)) != "yes" {
-			fmt.Fprintln(e.stdout, "Apply cancelled.")
+			fmt.Fprintln(ask, "Apply cancelled.")
 			return exitError
 		}
 	}
@@ -388,7 +402,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 					fmt.Fprintf(s.e.stderr, "Error: run %s cannot be resumed: %v\n", id, err)
 					return nil, exitError, false
 				}
-				fmt.Fprintf(s.e.stdout, "Resuming run %s (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(r.Status)))
+				fmt.Fprintf(s.msgOut(), "Resuming run %s (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(r.Status)))
 				return run, 0, true
 			}
 		}
@@ -407,7 +421,7 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with '%s'; start a new run with -new once the stamp's state is known.\n", last.ID, err, commandLine("runs", "show", last.ID, s.dirArg()))
 		return nil, exitError, false
 	}
-	fmt.Fprintf(s.e.stdout, "Resuming run %s, which did not finish (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(last.Status)))
+	fmt.Fprintf(s.msgOut(), "Resuming run %s, which did not finish (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(last.Status)))
 	return run, 0, true
 }
 
@@ -504,12 +518,10 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 	if asJSON {
 		steps := map[string]string{}
 		for a, r := range res.Steps {
-			steps[a] = string(r.Outcome)
+			steps[a] = snake(string(r.Outcome))
 		}
-		b, _ := json.Marshal(map[string]any{
-			"type": "run_ended", "run": runID, "status": res.Status, "stopped": res.Stopped, "steps": steps,
-		})
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		writeEvent(e.stdout, runEndedEvent{Type: "run_ended", Time: s.clock.Now().UTC(), Run: runID,
+			Status: string(res.Status), Stopped: res.Stopped, Steps: steps})
 		return exitFor(res)
 	}
 	fmt.Fprintln(e.stdout)

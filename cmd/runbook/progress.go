@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,12 +39,7 @@ func (p *progress) event(ev executor.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		b, _ := json.Marshal(struct {
-			executor.Event
-			Elapsed   string `json:"elapsed,omitempty"`
-			Remaining string `json:"remaining,omitempty"`
-		}{ev, durationOrEmpty(ev.Elapsed), durationOrEmpty(ev.Remaining)})
-		fmt.Fprintf(p.e.stdout, "%s\n", b)
+		writeEvent(p.e.stdout, ev)
 		return
 	}
 	r := p.running[ev.Step]
@@ -112,8 +106,7 @@ func (p *progress) note(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		b, _ := json.Marshal(map[string]string{"type": "note", "message": msg})
-		fmt.Fprintf(p.e.stdout, "%s\n", b)
+		writeEvent(p.e.stdout, noteEvent{Type: "note", Time: p.clock.Now().UTC(), Message: msg})
 		return
 	}
 	p.println(msg)
@@ -215,11 +208,4 @@ func (p *progress) close() {
 		fmt.Fprint(p.e.stdout, "\r\x1b[K")
 		p.status = false
 	}
-}
-
-func durationOrEmpty(d time.Duration) string {
-	if d <= 0 {
-		return ""
-	}
-	return d.String()
 }

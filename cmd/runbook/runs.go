@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 func runRuns(e *env, args []string) int {
 	fs := newFlagSet(e, "runs", "[show ID] [DIR]", "List the runs journalled beside a runbook, or print one run's journal\n(ID \"last\" is the latest run).\n  runbook runs [DIR]\n  runbook runs show ID [DIR]")
+	asJSON := fs.Bool("json", false, "List the runs as a JSON object (docs/runs.schema.json)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -46,6 +48,9 @@ func runRuns(e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		return exitError
+	}
+	if *asJSON {
+		return printRunsJSON(e, runs)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(e.stdout, "No runs yet.")
@@ -132,4 +137,43 @@ func itoaNonZero(i int) string {
 // one local file name, so that no id reaches outside it.
 func validRunID(id string) bool {
 	return id != "" && filepath.IsLocal(id) && !strings.ContainsAny(id, `/\:`) && id == filepath.Base(id)
+}
+
+// runJSON is one run in `runbook runs -json`.
+type runJSON struct {
+	ID      string    `json:"id"`
+	Started time.Time `json:"started"`
+	PlanID  string    `json:"plan_id,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Status  string    `json:"status"`
+	Steps   struct {
+		Succeeded int `json:"succeeded"`
+		Failed    int `json:"failed"`
+		Skipped   int `json:"skipped"`
+		InFlight  int `json:"in_flight"`
+	} `json:"steps"`
+	// Journal is the state of the journal's hash chain: ok, torn (its
+	// last line cut short by a crash) or broken (changed after it was
+	// written).
+	Journal string `json:"journal"`
+	Problem string `json:"problem,omitempty"`
+}
+
+func printRunsJSON(e *env, runs []journal.RunSummary) int {
+	out := struct {
+		Runs []runJSON `json:"runs"`
+	}{Runs: []runJSON{}}
+	code := exitOK
+	for _, r := range runs {
+		j := runJSON{ID: r.ID, Started: r.Started.UTC(), PlanID: r.PlanID, User: r.User, Status: string(r.Status),
+			Journal: string(r.Chain), Problem: r.Problem}
+		j.Steps.Succeeded, j.Steps.Failed, j.Steps.Skipped, j.Steps.InFlight = r.Steps.Succeeded, r.Steps.Failed, r.Steps.Skipped, r.Steps.InFlight
+		if r.Chain == journal.ChainBroken {
+			code = exitError
+		}
+		out.Runs = append(out.Runs, j)
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return code
 }

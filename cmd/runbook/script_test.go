@@ -72,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"status":          cmdStatus,
 			"azurite":         cmdAzurite,
 			"holdlock":        cmdHoldLock,
+			"schema":          cmdSchema,
 		},
 	})
 }
@@ -451,5 +452,37 @@ func cmdDocCommands(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if n == 0 {
 		ts.Fatalf("%s shows no runbook command", args[0])
+	}
+}
+
+// schema NAME [FILE] validates FILE (stdout by default) against
+// docs/NAME.schema.json: one JSON document, or, for a stream (apply
+// -json), each line on its own.
+func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: schema NAME [FILE]")
+	}
+	src := "stdout"
+	if len(args) == 2 {
+		src = args[1]
+	}
+	sch, err := compileSchema(filepath.Join(ts.Getenv("RUNBOOK_ROOT"), "docs", args[0]+".schema.json"))
+	ts.Check(err)
+	text := ts.ReadFile(src)
+	docs := []string{text}
+	if args[0] == "apply-events" {
+		docs = strings.Split(strings.TrimSpace(text), "\n")
+	}
+	var failures []string
+	for i, d := range docs {
+		if err := validateJSON(sch, d); err != nil {
+			failures = append(failures, fmt.Sprintf("document %d: %v", i+1, err))
+		}
+	}
+	switch {
+	case !neg && len(failures) > 0:
+		ts.Fatalf("%s does not match docs/%s.schema.json:\n%s", src, args[0], strings.Join(failures, "\n"))
+	case neg && len(failures) == 0:
+		ts.Fatalf("%s matches docs/%s.schema.json", src, args[0])
 	}
 }

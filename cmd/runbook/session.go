@@ -111,6 +111,8 @@ type session struct {
 	// autoApproved says that apply ran with -auto-approve, which the
 	// printed resume command then carries.
 	autoApproved bool
+	// json says that stdout carries JSON, so messages go to stderr.
+	json bool
 
 	// The journals beside the runbook, read once per command.
 	logFile *os.File

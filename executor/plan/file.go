@@ -28,7 +28,7 @@ type jsonPlan struct {
 	Changes       []jsonChange `json:"changes"`
 	Checks        []Check      `json:"checks"`
 	Window        *jsonWindow  `json:"window,omitempty"`
-	CriticalPath  jsonDuration `json:"critical_path"`
+	CriticalPath  jsonDuration `json:"critical_path_seconds"`
 	Summary       jsonSummary  `json:"summary"`
 	Warnings      []string     `json:"warnings"`
 	Targets       []string     `json:"targets,omitempty"`
@@ -65,7 +65,7 @@ type jsonChange struct {
 	Before           Value             `json:"before"`
 	After            Value             `json:"after"`
 	DependsOn        []string          `json:"depends_on"`
-	ExpectedDuration jsonDuration      `json:"expected_duration"`
+	ExpectedDuration jsonDuration      `json:"expected_duration_seconds"`
 	Private          map[string]string `json:"private,omitempty"`
 	Fingerprints     map[string]string `json:"fingerprints,omitempty"`
 	Remote           string            `json:"remote,omitempty"`
@@ -77,7 +77,7 @@ type jsonWindow struct {
 	Close   time.Time    `json:"close"`
 	OpenNow bool         `json:"open_now"`
 	Fits    bool         `json:"fits"`
-	Spare   jsonDuration `json:"spare"`
+	Spare   jsonDuration `json:"spare_seconds"`
 }
 
 type jsonSummary struct {
@@ -88,19 +88,25 @@ type jsonSummary struct {
 	Skip   int `json:"skip"`
 }
 
-// jsonDuration is a duration as Go prints it ("4h0m0s").
+// jsonDuration is a duration in seconds, a JSON number (14400, 0.5): what
+// any language reads without a parser for Go's "4h0m0s".
 type jsonDuration time.Duration
 
-func (d jsonDuration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d jsonDuration) MarshalJSON() ([]byte, error) { return json.Marshal(Seconds(time.Duration(d))) }
 
 func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	var s string
+	var s float64
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	v, err := time.ParseDuration(s)
-	*d = jsonDuration(v)
-	return err
+	*d = jsonDuration(time.Duration(s * float64(time.Second)))
+	return nil
+}
+
+// Seconds returns d in seconds, to the millisecond: how every duration of
+// runbook's JSON (plans, apply events) is written.
+func Seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
 }
 
 // MarshalJSON returns the plan's JSON form, without a MAC.

@@ -91,9 +91,9 @@ func TestDecodeRejects(t *testing.T) {
 		"tampered":                      {bytes.Replace(good, []byte(`"do it"`), []byte(`"do more"`), 1), key, "changed after it was made"},
 		"other key":                     {good, []byte("another key, another plan......."), "not made with this runbook's key"},
 		"no mac":                        {bytes.Replace(good, []byte(`"mac"`), []byte(`"xmac"`), 1), key, "unknown field"},
-		"wrong version":                 {bytes.Replace(good, []byte(`"format_version": "1.0"`), []byte(`"format_version": "2.0"`), 1), key, "format version 2.0 is not supported"},
+		"wrong version":                 {bytes.Replace(good, []byte(`"format_version": "2.0"`), []byte(`"format_version": "3.0"`), 1), key, "format version 3.0 is not supported"},
 		"json object of something else": {[]byte(`{"a": 1}`), key, "not a runbook plan"},
-		"json array":                    {[]byte(`[{"format_version": "1.0"}]`), key, "holds a JSON array, not a plan object"},
+		"json array":                    {[]byte(`[{"format_version": "2.0"}]`), key, "holds a JSON array, not a plan object"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:100])
-	f.Add([]byte(`{"format_version":"1.0","id":"x"}`))
+	f.Add([]byte(`{"format_version":"2.0","id":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Decode(data, key)
 		if err == nil && p == nil {

@@ -7,8 +7,9 @@ import (
 )
 
 // FormatVersion is the version of the plan's JSON form. Loading refuses
-// other major versions.
-const FormatVersion = "1.0"
+// other major versions. 2.0: every key snake_case (files, checks), and
+// durations in seconds (the *_seconds keys).
+const FormatVersion = "2.0"
 
 // Action is what apply will do with a step. Its value is the symbol the
 // diff shows, as in Terraform's plans.Action.
@@ -102,8 +103,8 @@ type Endpoint struct {
 
 // File is a file and its SHA-256 (hex).
 type File struct {
-	Name   string
-	SHA256 string
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
 }
 
 // Input is one variable.
@@ -159,12 +160,12 @@ type Change struct {
 // Check is the result of a policy, precondition or postcondition.
 type Check struct {
 	// Address is policy.NAME or step.NAME.precondition[N].
-	Address string
+	Address string `json:"address"`
 	// Result is "passed", "failed" or "deferred".
-	Result  string
-	Message string
+	Result  string `json:"result"`
+	Message string `json:"message"`
 	// Range is where the block is, file:line.
-	Range string
+	Range string `json:"range"`
 	// Steps are the steps the check judges: the step of a precondition,
 	// the steps a policy's condition refers to. Renderers mark the check
 	// at these steps.
