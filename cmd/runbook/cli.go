@@ -42,6 +42,9 @@ type env struct {
 	// (a Windows console where virtual-terminal processing cannot be
 	// enabled): no colour and no live status line then.
 	noVT bool
+	// onFlagSet, when set, is given every flag set a command makes: how
+	// completion learns each command's flags.
+	onFlagSet func(*flag.FlagSet)
 	// signals delivers SIGINT/SIGTERM; run turns them into the
 	// cancellation of ctx (see interrupts).
 	signals <-chan os.Signal
@@ -135,6 +138,7 @@ func commands() []command {
 		{name: "sim", summary: "Serve the simulated stamp (Hub and PEP), or write its certificates", run: runSim},
 		{name: "gen", summary: "Print a generated runbook (for benchmarks)", run: runGen, hidden: true},
 		{name: "version", summary: "Print the version of runbook", run: runVersion},
+		{name: "completion", summary: "Print a shell completion script (bash, PowerShell)", run: runCompletion},
 		{name: "help", summary: "Show help for a command", run: runHelp},
 	}
 }
@@ -249,6 +253,9 @@ var exitCodes = map[string]string{
 func newFlagSet(e *env, name, argsUsage, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	if e.onFlagSet != nil {
+		e.onFlagSet(fs)
+	}
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage: runbook %s [flags] %s\n\n%s\n", name, argsUsage, summary)
