@@ -88,6 +88,8 @@ func completionSpecs() []completionSpec {
 			specs[i].values[""] = []string{"show"}
 		case "sim":
 			specs[i].values[""] = []string{"certs"}
+		case "state":
+			specs[i].values[""] = []string{"migrate"}
 		}
 	}
 	return specs
