@@ -2,11 +2,12 @@ package certcheck
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // Identity is the stamp's identity provider, which picks the folder tree.
@@ -82,7 +83,7 @@ func Endpoints(id Identity) []Endpoint {
 
 // MaxPFXSize bounds the PFX files CheckDir reads: a PFX with a key and a
 // chain is a few kilobytes.
-const MaxPFXSize = 1 << 20
+const MaxPFXSize = boundedread.Cert
 
 // FolderResult is the judgement of one endpoint folder.
 type FolderResult struct {
@@ -189,7 +190,7 @@ func CheckDir(fsys fs.FS, id Identity, region, fqdn, password string, p Policy) 
 			folderFail("The folder holds no .pfx file; put the PFX for %s in it.", fr.Host)
 		case 1:
 			fr.File = string(id) + `\` + ep.Folder + `\` + pfx[0]
-			data, err := readLimited(fsys, dir+"/"+pfx[0])
+			data, err := boundedread.FS(fsys, dir+"/"+pfx[0], MaxPFXSize)
 			if err != nil {
 				folderFail("%v.", err)
 				break
@@ -211,20 +212,4 @@ func CheckDir(fsys fs.FS, id Identity, region, fqdn, password string, p Policy) 
 		}
 	}
 	return t, nil
-}
-
-func readLimited(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPFXSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxPFXSize {
-		return nil, fmt.Errorf("the file is larger than %d bytes, too large for a PFX", MaxPFXSize)
-	}
-	return data, nil
 }

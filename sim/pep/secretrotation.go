@@ -29,7 +29,8 @@ type Share struct {
 	UNC string
 	Dir string
 	// Username and Password, when set, are the only credential the share
-	// accepts (only an HMAC-free comparison in memory; never stored).
+	// accepts; the simulator compares them in memory and never stores
+	// them.
 	Username, Password string
 }
 
