@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/executor/journal"
@@ -25,7 +26,6 @@ type ApplyOptions struct {
 	Runbook  *lang.Runbook
 	Planned  *Planned
 	Registry *Registry
-	Conns    Conns
 	Clock    clock.Clock
 	// Journal receives every step record; Apply writes run_ended but not
 	// run_started, which the caller writes with who and what.
@@ -399,7 +399,7 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 	}
 
 	rb := a.opts.Runbook
-	s := rb.Steps[strings.TrimPrefix(addr, "step.")]
+	s := rb.Steps[addrs.MustParseStep(addr).Name]
 	t, _ := a.opts.Registry.Get(s.Type)
 	config, err := a.config(s, t, addr)
 	if err != nil {
@@ -458,7 +458,8 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 			a.record(journal.Record{Type: journal.Note, Step: addr, Attempt: attempt, Reason: "re-attaching to the step of the run being resumed"})
 		}
 		a.emit(Event{Type: EventStarted, Step: addr, Attempt: attempt, Remaining: change.ExpectedDuration})
-		resp = a.attempt(ctx, addr, t, config, change, attempt, timeout, start, resuming, handle)
+		resp = a.attempt(ctx, &attemptRun{step: s, t: t, config: config, change: change, n: attempt,
+			timeout: timeout, start: start, resuming: resuming, handle: handle})
 		if ctx.Err() != nil && resp.Err != nil {
 			return a.detach(addr, resp.Err)
 		}
@@ -517,10 +518,28 @@ type journalError struct{ err error }
 
 func (e *journalError) Error() string { return "journal: " + e.err.Error() }
 
+// attemptRun is one attempt of a step: what the applier decided before
+// calling the step type.
+type attemptRun struct {
+	step   *lang.Step
+	t      StepType
+	config cty.Value
+	change *plan.Change
+	// n counts the step's attempts from 1, across resumed runs.
+	n       int
+	timeout time.Duration
+	// start is when the step's first attempt in this run began.
+	start time.Time
+	// resuming re-attaches to the operation of handle instead of starting
+	// one.
+	resuming bool
+	handle   *lastHandle
+}
+
 // attempt runs one attempt of a step under its timeout, with still-running
 // events while it runs.
-func (a *applier) attempt(ctx context.Context, addr string, t StepType, config cty.Value,
-	change *plan.Change, attempt int, timeout time.Duration, start time.Time, resuming bool, handle *lastHandle) *ApplyResponse {
+func (a *applier) attempt(ctx context.Context, at *attemptRun) *ApplyResponse {
+	addr, attempt, change, start, timeout, handle, t := at.step.Address().String(), at.n, at.change, at.start, at.timeout, at.handle, at.t
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		actx, cancel = clock.WithTimeout(ctx, a.opts.Clock, timeout)
@@ -561,7 +580,7 @@ func (a *applier) attempt(ctx context.Context, addr string, t StepType, config c
 	}()
 
 	req := ApplyRequest{
-		Address: addr, Config: config, Runbook: a.opts.Runbook, Conns: a.opts.Conns, Clock: a.opts.Clock,
+		Address: at.step.Address(), Step: at.step, Config: at.config, Runbook: a.opts.Runbook, Clock: a.opts.Clock,
 		Planned: change, Attempt: attempt, Fingerprint: a.opts.Fingerprint,
 		Progress: func(p Progress) {
 			pmu.Lock()
@@ -583,7 +602,7 @@ func (a *applier) attempt(ctx context.Context, addr string, t StepType, config c
 		},
 	}
 	var resp *ApplyResponse
-	if resuming {
+	if at.resuming {
 		resp = t.Resume(actx, &ResumeRequest{ApplyRequest: req, Handle: handle.get()})
 	} else {
 		resp = t.Apply(actx, &req)
@@ -648,7 +667,7 @@ func (a *applier) config(s *lang.Step, t StepType, addr string) (cty.Value, erro
 	a.mu.Lock()
 	for _, d := range a.opts.Planned.Graph.Dependencies(addr) {
 		if v, ok := a.outputs[d]; ok {
-			vals[strings.TrimPrefix(d, "step.")] = v
+			vals[addrs.MustParseStep(d).Name] = v
 		}
 	}
 	a.mu.Unlock()

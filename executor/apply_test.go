@@ -43,7 +43,7 @@ func newSleeper() *sleeper {
 			}
 		}
 		s.mu.Lock()
-		s.order = append(s.order, req.Address)
+		s.order = append(s.order, req.Address.String())
 		s.mu.Unlock()
 		if d := str(req.Config, "sleep"); d != "" {
 			dur, _ := time.ParseDuration(d)
@@ -362,7 +362,7 @@ func TestApplyInterruptStartsNothingNew(t *testing.T) {
 		typ := newSleeper()
 		inner := typ.ApplyFn
 		typ.ApplyFn = func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
-			if req.Address == "step.a" {
+			if req.Address.String() == "step.a" {
 				close(stop) // the operator presses Ctrl-C while a runs
 			}
 			return inner(ctx, req)

@@ -40,14 +40,14 @@ func (r *remote) stepTypes() (*steptest.Type, *steptest.Type) {
 	upload := &steptest.Type{TypeName: "upload", InfoValue: executor.Info{RepeatSafe: true}}
 	upload.ApplyFn = func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
 		r.mu.Lock()
-		r.uploads[req.Address]++
-		r.uploaded[req.Address] = true
+		r.uploads[req.Address.String()]++
+		r.uploaded[req.Address.String()] = true
 		r.mu.Unlock()
 		return &executor.ApplyResponse{}
 	}
 	upload.ResumeFn = func(ctx context.Context, req *executor.ResumeRequest) *executor.ApplyResponse {
 		r.mu.Lock()
-		done := r.uploaded[req.Address]
+		done := r.uploaded[req.Address.String()]
 		r.mu.Unlock()
 		if done {
 			return &executor.ApplyResponse{}
@@ -73,8 +73,8 @@ func (r *remote) stepTypes() (*steptest.Type, *steptest.Type) {
 	}
 	rotate.ApplyFn = func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
 		r.mu.Lock()
-		r.starts[req.Address]++
-		op := fmt.Sprintf("%s/op%d", req.Address, r.starts[req.Address])
+		r.starts[req.Address.String()]++
+		op := fmt.Sprintf("%s/op%d", req.Address, r.starts[req.Address.String()])
 		r.ops[op] = req.Clock.Now()
 		r.mu.Unlock()
 		if err := req.Handle(op); err != nil {
@@ -87,7 +87,7 @@ func (r *remote) stepTypes() (*steptest.Type, *steptest.Type) {
 			// The intent is journalled but no handle: the rotation may not
 			// have been started. This remote shows whether it was.
 			r.mu.Lock()
-			n := r.starts[req.Address]
+			n := r.starts[req.Address.String()]
 			r.mu.Unlock()
 			if n == 0 {
 				return rotate.ApplyFn(ctx, &req.ApplyRequest)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/zclconf/go-cty/cty"
@@ -17,18 +18,18 @@ func Graph(rb *lang.Runbook) *dag.Graph {
 	g := dag.New()
 	names := rb.StepNames()
 	for _, name := range names {
-		g.Add("step." + name)
+		g.Add(addrs.StepOf(name).String())
 	}
 	for _, name := range names {
 		s := rb.Steps[name]
 		for _, d := range s.DependsOn {
 			if _, ok := rb.Steps[d.Name]; ok {
-				g.Connect(s.Address(), "step."+d.Name, d.Range)
+				g.Connect(s.Address().String(), addrs.StepOf(d.Name).String(), d.Range)
 			}
 		}
 		for _, r := range s.References {
 			if _, ok := rb.Steps[r.Name]; ok {
-				g.Connect(s.Address(), "step."+r.Name, r.Range)
+				g.Connect(s.Address().String(), addrs.StepOf(r.Name).String(), r.Range)
 			}
 		}
 	}
@@ -61,7 +62,7 @@ func Validate(rb *lang.Runbook, reg *Registry) (*dag.Graph, hcl.Diagnostics) {
 		config, ddiags := DecodeStep(s, t, ctx)
 		diags = append(diags, ddiags...)
 		if v, ok := t.(ConfigValidator); ok && !ddiags.HasErrors() {
-			diags = append(diags, v.ValidateConfig(rb, s.Address(), config, s.DeclRange)...)
+			diags = append(diags, v.ValidateConfig(rb, s, config)...)
 		}
 		for _, c := range s.Preconditions {
 			diags = append(diags, conditionErrors(ctx, c)...)

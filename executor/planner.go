@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/executor/plan"
@@ -25,7 +26,6 @@ import (
 type PlanOptions struct {
 	Runbook  *lang.Runbook
 	Registry *Registry
-	Conns    Conns
 	Clock    clock.Clock
 	// Key keys the HMAC fingerprints of sensitive values; it is kept beside
 	// the runbook, never in the plan.
@@ -157,7 +157,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		Parallelism:       opts.Parallelism,
 		ContinueOnFailure: true,
 		Visit: func(ctx context.Context, addr string) error {
-			s := rb.Steps[strings.TrimPrefix(addr, "step.")]
+			s := rb.Steps[addrs.MustParseStep(addr).Name]
 			deps := g.Dependencies(addr)
 			mu.Lock()
 			depResults := make([]*planned, len(deps))
@@ -191,7 +191,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 		p.Checks = append(p.Checks, r.checks...)
 		if r.change != nil {
 			p.Changes = append(p.Changes, r.change)
-			stepVals[strings.TrimPrefix(addr, "step.")] = r.outputs
+			stepVals[addrs.MustParseStep(addr).Name] = r.outputs
 			p.configs[addr], p.outputs[addr], p.changes[addr] = r.config, r.outputs, r.change
 		}
 	}
@@ -261,7 +261,7 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 			})
 			return r
 		}
-		stepVals[strings.TrimPrefix(d, "step.")] = dr.outputs
+		stepVals[addrs.MustParseStep(d).Name] = dr.outputs
 		if dr.change.Action.Changes() {
 			depsChange = true
 		}
@@ -277,12 +277,12 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 	r.config = config
 	info := t.Info(config)
 	change := &plan.Change{
-		Address:   s.Address(),
+		Address:   s.Address().String(),
 		Type:      s.Type,
 		Name:      s.Name,
 		DependsOn: deps,
 	}
-	if targeted != nil && !targeted[s.Address()] {
+	if targeted != nil && !targeted[s.Address().String()] {
 		change.Action = plan.Skip
 		change.Summary = "be skipped"
 		change.Reason = "not targeted"
@@ -298,7 +298,7 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 		if res == lang.CheckFailed {
 			r.checks = append(r.checks, plan.Check{
 				Address: fmt.Sprintf("%s.precondition[%d]", s.Address(), i), Result: plan.CheckFailed,
-				Message: msg, Range: c.DeclRange.String(), Steps: []string{s.Address()},
+				Message: msg, Range: c.DeclRange.String(), Steps: []string{s.Address().String()},
 			})
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -317,18 +317,17 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 
 	var history *History
 	if opts.History != nil {
-		history = opts.History(s.Address())
+		history = opts.History(s.Address().String())
 	}
 	resp := t.Plan(ctx, &PlanRequest{
 		Address:            s.Address(),
+		Step:               s,
 		Config:             config,
 		Runbook:            rb,
-		Conns:              opts.Conns,
 		Clock:              opts.Clock,
 		History:            history,
 		Fingerprint:        fingerprint,
 		DependenciesChange: depsChange,
-		DeclRange:          s.DeclRange,
 	})
 	for _, d := range resp.Diagnostics {
 		if d.Subject == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
@@ -47,7 +48,7 @@ type StepType interface {
 // that a password has a BMC's shape): validate runs it, so that what plan
 // would refuse for the configuration alone, validate refuses too.
 type ConfigValidator interface {
-	ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics
+	ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics
 }
 
 // Info describes a step type's behaviour for one configuration.
@@ -66,15 +67,16 @@ type Info struct {
 
 // PlanRequest is the input of StepType.Plan.
 type PlanRequest struct {
-	Address string
+	Address addrs.Step
+	// Step is the step block: its body's ranges for diagnostics, its
+	// declaration range and its expected_duration.
+	Step *lang.Step
 	// Config is the decoded body; sensitive values are marked.
 	Config cty.Value
 	// Runbook gives access to the hub and pep blocks and the runbook
 	// directory.
 	Runbook *lang.Runbook
-	// Conns opens clients to hubs and PEPs.
-	Conns Conns
-	Clock clock.Clock
+	Clock   clock.Clock
 	// History is what earlier runs journalled about this step.
 	History *History
 	// Fingerprint returns the plan-keyed HMAC of a sensitive value.
@@ -82,8 +84,6 @@ type PlanRequest struct {
 	// DependenciesChange reports whether any step this one depends on
 	// will change something.
 	DependenciesChange bool
-	// DeclRange is the step block's range, for diagnostics.
-	DeclRange hcl.Range
 }
 
 // PlanResponse is the output of StepType.Plan.
@@ -108,10 +108,11 @@ type PlanResponse struct {
 
 // ApplyRequest is the input of StepType.Apply.
 type ApplyRequest struct {
-	Address string
+	Address addrs.Step
+	// Step is the step block, as in PlanRequest.
+	Step    *lang.Step
 	Config  cty.Value
 	Runbook *lang.Runbook
-	Conns   Conns
 	Clock   clock.Clock
 	// Planned is the reviewed change.
 	Planned *plan.Change
@@ -173,15 +174,6 @@ type History struct {
 	InFlight bool
 	// Handle is the remote handle the in-flight step journalled, if any.
 	Handle string
-}
-
-// Conns opens clients to the systems steps act on. Implementations cache
-// and share clients, and are safe for concurrent use.
-type Conns interface {
-	// Connect returns the client for a hub or pep block, by kind ("hub",
-	// "pep") and name; the concrete type is agreed between the connector
-	// and the step types.
-	Connect(ctx context.Context, kind, name string) (any, error)
 }
 
 // Registry is the set of known step types.

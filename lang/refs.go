@@ -6,6 +6,7 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/addrs"
 )
 
 // refScope says which roots an expression may refer to.
@@ -141,7 +142,7 @@ func (rb *Runbook) checkTraversal(tr hcl.Traversal, scope refScope) hcl.Diagnost
 		if !scope.steps {
 			return hcl.Diagnostics{{
 				Severity: hcl.DiagError, Summary: "Invalid reference to a step",
-				Detail:  fmt.Sprintf("%s is evaluated before any step runs, so it cannot refer to %s.", capitalize(scope.what), "step."+attr.Name),
+				Detail:  fmt.Sprintf("%s is evaluated before any step runs, so it cannot refer to %s.", capitalize(scope.what), addrs.StepOf(attr.Name)),
 				Subject: rng.Ptr(),
 			}}
 		}

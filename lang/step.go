@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbook-dev/runbook/addrs"
 )
 
 // Step is a step block: `step "TYPE" "NAME" { ... }`. lang decodes the
@@ -40,7 +41,7 @@ type Step struct {
 }
 
 // Address is the step's address, step.NAME.
-func (s *Step) Address() string { return "step." + s.Name }
+func (s *Step) Address() addrs.Step { return addrs.StepOf(s.Name) }
 
 // StepRef is a reference to a step and where it was written.
 type StepRef struct {

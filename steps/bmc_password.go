@@ -11,6 +11,7 @@ import (
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -34,12 +35,14 @@ import (
 // it offers: Set-BmcCredential, or Set-BmcPassword on stamps older than
 // 1910. Setting the same password twice is harmless, so the type is
 // RepeatSafe and Resume simply runs the cmdlet again.
-type BMCPassword struct{}
+type BMCPassword struct {
+	peps PEPSource
+}
 
 var _ executor.StepType = BMCPassword{}
 
 // NewBMCPassword returns the bmc_password step type.
-func NewBMCPassword() executor.StepType { return BMCPassword{} }
+func NewBMCPassword(peps PEPSource) executor.StepType { return BMCPassword{peps: peps} }
 
 // The cmdlets that set BMC credentials on the PEP.
 const (
@@ -127,19 +130,19 @@ func (s *stepConfig) pepRef() string { return s.blockRef("pep") }
 // proposes to set the password unless the journal shows this very
 // credential was set last.
 func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	c := readBMCConfig(newStepConfig(req.Runbook, req.Address, req.Config, req.DeclRange))
+	c := readBMCConfig(newStepConfig(req.Step, req.Config))
 	resp := &executor.PlanResponse{}
 	if c.diags.HasErrors() {
 		resp.Diagnostics = c.diags
 		return resp
 	}
-	cmdlet, bmcs := c.planCmdlet(ctx, req)
+	cmdlet, bmcs := c.planCmdlet(ctx, t.peps, req)
 	resp.Diagnostics = c.diags
 	if c.diags.HasErrors() {
 		return resp
 	}
 	resp.Private = map[string]string{PrivateCmdlet: cmdlet}
-	resp.ExpectedDuration = stepExpected(req.Runbook, req.Address, bmcExpected)
+	resp.ExpectedDuration = stepExpected(req.Step, bmcExpected)
 	resp.Outputs = c.outputs(cmdlet)
 	fp := ""
 	if req.Fingerprint != nil {
@@ -199,9 +202,9 @@ func (c *bmcConfig) outputs(cmdlet string) cty.Value {
 // planCmdlet opens a session, finds the cmdlet and counts the BMCs, and
 // closes the session, with diagnostics on the pep attribute (or on the
 // options the older cmdlet lacks).
-func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) (cmdlet string, bmcs int) {
+func (c *bmcConfig) planCmdlet(ctx context.Context, peps PEPSource, req *executor.PlanRequest) (cmdlet string, bmcs int) {
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := peps.PEP(ctx, c.pepName)
 	if err != nil {
 		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
 		return "", 0
@@ -226,7 +229,7 @@ func (c *bmcConfig) planCmdlet(ctx context.Context, req *executor.PlanRequest) (
 		// The question failed, not the PEP's answer: say so, so that a
 		// dropped connection does not read as a PEP without the cmdlets.
 		again := ""
-		if pepRetryable(err) {
+		if pep.Retryable(err) {
 			again = " The failure looks transient: plan again."
 		}
 		c.errorf("pep", "Cannot ask the PEP for its BMC cmdlets",

@@ -2,20 +2,14 @@ package steps
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/pep"
-	"github.com/runbook-dev/runbook/wsman"
 )
 
 // Apply opens a session on the PEP, runs the cmdlet the plan found with the
@@ -33,7 +27,7 @@ func (t BMCPassword) Resume(ctx context.Context, req *executor.ResumeRequest) *e
 }
 
 func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
-	c := readBMCConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readBMCConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return failed(c.diags, false)
 	}
@@ -43,9 +37,9 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 		}
 	}
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := t.peps.PEP(ctx, c.pepName)
 	if err != nil {
-		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pepRetryable(err)}
+		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pep.Retryable(err)}
 	}
 	defer func() {
 		// The outcome is settled; a session left open expires on the PEP.
@@ -57,7 +51,7 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 	}
 	if cmdlet == "" {
 		if cmdlet, err = findCmdlet(ctx, s); err != nil {
-			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: %w", c.pepName, err), secrets...), Retryable: pepRetryable(err)}
+			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: %w", c.pepName, err), secrets...), Retryable: pep.Retryable(err)}
 		}
 	}
 	call, err := c.call(cmdlet)
@@ -70,7 +64,7 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 		err = nonTerminating(cmdlet, res.Errors)
 	}
 	if err != nil {
-		return &executor.ApplyResponse{Err: redactErr(c.invokeError(cmdlet, err), secrets...), Retryable: pepRetryable(err)}
+		return &executor.ApplyResponse{Err: redactErr(c.invokeError(cmdlet, err), secrets...), Retryable: pep.Retryable(err)}
 	}
 	report(req, 100, "BMC credential set")
 	resp := &executor.ApplyResponse{Outputs: c.outputs(cmdlet)}
@@ -130,20 +124,6 @@ func nonTerminating(cmdlet string, recs []pep.ErrorRecord) error {
 	}}
 }
 
-// openPEP opens a session on pep block name through conns; the caller
-// closes it.
-func openPEP(ctx context.Context, conns executor.Conns, name string) (pep.Session, error) {
-	v, err := conns.Connect(ctx, "pep", name)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := v.(pep.Session)
-	if !ok {
-		panic(fmt.Sprintf("steps: Conns returned %T for a pep, want pep.Session", v))
-	}
-	return s, nil
-}
-
 // closeTimeout bounds closing a session, which runs even when the step's
 // context has ended.
 const closeTimeout = 30 * time.Second
@@ -192,34 +172,3 @@ func findCmdlet(ctx context.Context, s pep.Session) (string, error) {
 // cmdlet: the endpoint lacks them, as opposed to a question that never got
 // its answer.
 var errNoBMCCmdlet = errors.New("the PEP exposes neither Set-BmcCredential nor Set-BmcPassword to this account")
-
-// pepRetryable reports whether another attempt may get past err: transport
-// failures, but not refused credentials (repeated bad logons lock the
-// CloudAdmin account), refused security downgrades, untrusted certificates
-// or a command the PEP ran and failed.
-func pepRetryable(err error) bool {
-	var ce *pep.CommandError
-	var ua x509.UnknownAuthorityError
-	var ci x509.CertificateInvalidError
-	var hn x509.HostnameError
-	switch {
-	case errors.As(err, &ce), errors.Is(err, wsman.ErrUnauthorized), errors.Is(err, wsman.ErrNoNegotiate),
-		errors.Is(err, wsman.ErrSealingRefused), errors.Is(err, wsman.ErrUnsealedReply),
-		errors.Is(err, wsman.ErrBasicNotLoopback), errors.Is(err, context.Canceled),
-		errors.As(err, &ua), errors.As(err, &ci), errors.As(err, &hn):
-		return false
-	}
-	var conn *wsman.ConnectError
-	var fault *wsman.FaultError
-	var status *wsman.HTTPError
-	return errors.As(err, &conn) || errors.As(err, &fault) || errors.As(err, &status) ||
-		errors.Is(err, context.DeadlineExceeded) || isNetError(err)
-}
-
-// isNetError reports a network failure after the connection was made: a
-// timeout, a reset or a connection closed mid-reply.
-func isNetError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}

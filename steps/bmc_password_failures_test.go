@@ -70,7 +70,7 @@ func TestBMCPasswordFailures(t *testing.T) {
 			req := f.request("bmc", nil)
 			var ch *plan.Change
 			if tc.planDiag == "" {
-				resp := BMCPassword{}.Plan(context.Background(), req)
+				resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), req)
 				if resp.Diagnostics.HasErrors() {
 					t.Fatal(resp.Diagnostics.Error())
 				}
@@ -80,7 +80,7 @@ func TestBMCPasswordFailures(t *testing.T) {
 				tc.setup(f)
 			}
 			if tc.planDiag != "" {
-				resp := BMCPassword{}.Plan(context.Background(), req)
+				resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), req)
 				text := diagText(f.rb, resp.Diagnostics)
 				if !resp.Diagnostics.HasErrors() || !strings.Contains(text, tc.planDiag) {
 					t.Errorf("plan diagnostics lack %q:\n%s", tc.planDiag, text)

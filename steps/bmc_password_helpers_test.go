@@ -21,10 +21,10 @@ import (
 	"github.com/runbook-dev/runbook/executor/plan"
 	planrender "github.com/runbook-dev/runbook/executor/render"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/runbook-dev/runbook/pep/psrp"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
 	simwsman "github.com/runbook-dev/runbook/sim/wsman"
-	"github.com/runbook-dev/runbook/wsman"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -40,14 +40,14 @@ const (
 // pepMode is a way of reaching the simulated PEP.
 type pepMode struct {
 	server simwsman.Config
-	auth   wsman.Auth
+	auth   pep.Auth
 }
 
 var pepModes = map[string]pepMode{
-	"basic over http": {server: simwsman.Config{Auth: simwsman.AuthBasic}, auth: wsman.AuthBasic},
+	"basic over http": {server: simwsman.Config{Auth: simwsman.AuthBasic}, auth: pep.AuthBasic},
 	"sealed ntlm over http": {
 		server: simwsman.Config{Auth: simwsman.AuthNegotiate, Sealing: simwsman.SealRequired},
-		auth:   wsman.AuthNTLM,
+		auth:   pep.AuthNTLM,
 	},
 }
 
@@ -159,7 +159,7 @@ func (f *pepFixture) fingerprint(b []byte) string { return executor.Fingerprint(
 func (f *pepFixture) plan(results map[string]map[string]string) (*executor.Planned, string) {
 	f.t.Helper()
 	p, diags := executor.Plan(context.Background(), executor.PlanOptions{
-		Runbook: f.rb, Registry: executor.NewRegistry(NewBMCPassword()), Conns: f.dialer,
+		Runbook: f.rb, Registry: executor.NewRegistry(NewBMCPassword(f.dialer)),
 		Clock: clock.Real, Key: f.key,
 		History: func(addr string) *executor.History {
 			if r, ok := results[addr]; ok {
@@ -181,8 +181,8 @@ func (f *pepFixture) request(name string, h *executor.History) *executor.PlanReq
 		f.t.Fatalf("decode %s: %s", name, diags.Error())
 	}
 	return &executor.PlanRequest{
-		Address: "step." + name, Config: cfg, Runbook: f.rb, Conns: f.dialer, Clock: clock.Real,
-		History: h, Fingerprint: f.fingerprint, DeclRange: s.DeclRange,
+		Address: s.Address(), Step: s, Config: cfg, Runbook: f.rb, Clock: clock.Real,
+		History: h, Fingerprint: f.fingerprint,
 	}
 }
 
@@ -191,8 +191,8 @@ func (f *pepFixture) apply(name string, planned *plan.Change) *executor.ApplyRes
 	f.t.Helper()
 	req := f.request(name, nil)
 	var progress []string
-	resp := BMCPassword{}.Apply(context.Background(), &executor.ApplyRequest{
-		Address: req.Address, Config: req.Config, Runbook: f.rb, Conns: f.dialer, Clock: clock.Real,
+	resp := BMCPassword{peps: f.dialer}.Apply(context.Background(), &executor.ApplyRequest{
+		Address: req.Address, Step: req.Step, Config: req.Config, Runbook: f.rb, Clock: clock.Real,
 		Planned: planned, Attempt: 1, Fingerprint: f.fingerprint,
 		Progress: func(p executor.Progress) { progress = append(progress, p.Message) },
 	})

@@ -177,7 +177,7 @@ step "bmc_password" "with_user" {
 			if tc.last != nil {
 				h = &executor.History{LastSuccess: tc.last}
 			}
-			resp := BMCPassword{}.Plan(context.Background(), f.request(tc.step, h))
+			resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), f.request(tc.step, h))
 			if resp.Diagnostics.HasErrors() {
 				t.Fatal(resp.Diagnostics.Error())
 			}
@@ -206,7 +206,7 @@ step "bmc_password" "with_user" {
   user     = "bmcadmin"
 }`})
 	req := f.request("bmc", nil)
-	resp := BMCPassword{}.Plan(context.Background(), req)
+	resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), req)
 	if resp.Diagnostics.HasErrors() {
 		t.Fatal(resp.Diagnostics.Error())
 	}
@@ -232,7 +232,7 @@ step "bmc_password" "with_user" {
 		t.Errorf("commands run (-want +got):\n%s", diff)
 	}
 
-	resp = BMCPassword{}.Plan(context.Background(), f.request("with_user", nil))
+	resp = BMCPassword{peps: f.dialer}.Plan(context.Background(), f.request("with_user", nil))
 	if got := summaries(resp.Diagnostics); !cmp.Equal(got, []string{"BMC user cannot be set on this stamp"}) {
 		t.Errorf("diagnostics = %q", got)
 	}
@@ -288,7 +288,7 @@ step "bmc_password" "bmc" {
   ` + userAttr + `
 }`})
 			req := f.request("bmc", nil)
-			resp := BMCPassword{}.Plan(context.Background(), req)
+			resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), req)
 			if diff := cmp.Diff(tc.want, summaries(resp.Diagnostics)); diff != "" {
 				t.Errorf("diagnostics (-want +got):\n%s", diff)
 			}
@@ -308,8 +308,8 @@ step "bmc_password" "bmc" {
 				t.Errorf("diagnostics quote the password:\n%s", text)
 			}
 			for _, d := range resp.Diagnostics {
-				if strings.Contains(d.Summary, "password") && (d.Subject == nil || *d.Subject != req.DeclRange) {
-					t.Errorf("%q: subject %v, want the step's block header %v", d.Summary, d.Subject, req.DeclRange)
+				if strings.Contains(d.Summary, "password") && (d.Subject == nil || *d.Subject != req.Step.DeclRange) {
+					t.Errorf("%q: subject %v, want the step's block header %v", d.Summary, d.Subject, req.Step.DeclRange)
 				}
 			}
 			ar := f.apply("bmc", nil)
@@ -356,8 +356,8 @@ step "bmc_password" "bmc" {
 }`})
 	req := f.request("bmc", nil)
 	for i := range 2 {
-		resp := BMCPassword{}.Resume(context.Background(), &executor.ResumeRequest{ApplyRequest: executor.ApplyRequest{
-			Address: req.Address, Config: req.Config, Runbook: f.rb, Conns: f.dialer, Attempt: i + 1, Fingerprint: f.fingerprint,
+		resp := BMCPassword{peps: f.dialer}.Resume(context.Background(), &executor.ResumeRequest{ApplyRequest: executor.ApplyRequest{
+			Address: req.Address, Step: req.Step, Config: req.Config, Runbook: f.rb, Attempt: i + 1, Fingerprint: f.fingerprint,
 		}})
 		if resp.Err != nil {
 			t.Fatalf("resume %d: %v", i+1, resp.Err)
@@ -406,7 +406,7 @@ step "bmc_password" "bmc" {
   pep      = "east"
   password = var.bmc_password
 }`})
-	resp := BMCPassword{}.Plan(context.Background(), f.request("bmc", nil))
+	resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), f.request("bmc", nil))
 	if diff := cmp.Diff([]string{"Invalid pep reference"}, summaries(resp.Diagnostics)); diff != "" {
 		t.Errorf("diagnostics (-want +got):\n%s", diff)
 	}

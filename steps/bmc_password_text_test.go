@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
 )
@@ -45,17 +44,17 @@ step "bmc_password" "with_user" {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var h *executor.History
+			var h *state.History
 			if tc.last != nil {
-				h = &executor.History{LastSuccess: tc.last}
+				h = &state.History{LastSuccess: tc.last}
 			}
 			req := f.request(tc.step, h)
-			resp := BMCPassword{}.Plan(context.Background(), req)
+			resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), req)
 			if resp.Diagnostics.HasErrors() {
 				t.Fatal(resp.Diagnostics.Error())
 			}
 			p := &plan.Plan{Changes: []*plan.Change{{
-				Address: req.Address, Type: "bmc_password", Name: tc.step, Action: resp.Action,
+				Address: req.Address.String(), Type: "bmc_password", Name: tc.step, Action: resp.Action,
 				Summary: resp.Summary, Before: resp.Before, After: resp.After,
 			}}}
 			var b strings.Builder

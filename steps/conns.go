@@ -7,19 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/runbook-dev/runbook/internal/boundedread"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/runbook-dev/runbook/clock"
-	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
-	"github.com/zclconf/go-cty/cty"
+	"github.com/runbook-dev/runbook/pep"
 )
 
 // ConnOptions configure Conns.
@@ -37,12 +33,9 @@ type ConnOptions struct {
 	HubOverride func(name string, cfg *hub.Config)
 }
 
-// Conns is the executor.Conns of runbook's step types: it opens one client
-// per hub block on first use and shares it between steps. It is safe for
-// concurrent use.
-//
-// Connect("hub", name) returns a shared *hub.Client; Connect("pep", name)
-// opens a new pep.Session, which the caller closes.
+// Conns is the HubSource and PEPSource of a runbook: it opens one client
+// per hub block on first use and shares it between steps, and opens a new
+// session for every PEP call. It is safe for concurrent use.
 type Conns struct {
 	rb   *lang.Runbook
 	opts ConnOptions
@@ -64,7 +57,10 @@ type hubConn struct {
 	dropped bool
 }
 
-var _ executor.Conns = (*Conns)(nil)
+var (
+	_ HubSource = (*Conns)(nil)
+	_ PEPSource = (*Conns)(nil)
+)
 
 // NewConns returns the connections of runbook rb.
 func NewConns(rb *lang.Runbook, opts ConnOptions) *Conns {
@@ -74,44 +70,31 @@ func NewConns(rb *lang.Runbook, opts ConnOptions) *Conns {
 	return &Conns{rb: rb, opts: opts, hubs: map[string]*hubConn{}}
 }
 
-// ErrClosed is returned by Connect after Close.
+// ErrClosed is returned by Hub after Close.
 var ErrClosed = errors.New("connections are closed")
 
-// Connect returns the client for the hub or pep block called name. The
-// first call for a hub builds the client (which reads the stamp's metadata
-// endpoint); concurrent callers wait for it, each within its own ctx. A
-// failure is remembered, except one caused by the caller's ctx ending.
-func (c *Conns) Connect(ctx context.Context, kind, name string) (any, error) {
-	switch kind {
-	case "hub":
-		h, err := c.hub(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		return h.client, nil
-	case "pep":
-		// PEP sessions are not cached: see PEPDialer.
-		if _, ok := c.rb.PEPs[name]; !ok {
-			return nil, fmt.Errorf("pep %s: there is no pep block of that name", name)
-		}
-		return c.dialPEP(ctx, name)
-	}
-	return nil, fmt.Errorf("unknown connection kind %q (want hub or pep)", kind)
-}
-
-// HubRoots returns the root CA certificates the client of hub name trusts
-// beyond the system roots (ca_file, or what HubOverride put in CAPEM), nil
-// when there are none. It connects first, if no step has yet. Step types
-// use it to check locally that a certificate chains to the stamp's root.
-func (c *Conns) HubRoots(ctx context.Context, name string) ([]*x509.Certificate, error) {
+// Hub returns the shared client of the hub block called name and the root
+// CA certificates it trusts beyond the system roots (ca_file, or what
+// HubOverride put in CAPEM), nil when there are none. The first call for a
+// hub builds the client (which reads the stamp's metadata endpoint);
+// concurrent callers wait for it, each within its own ctx. A failure is
+// remembered, except one caused by the caller's ctx ending.
+func (c *Conns) Hub(ctx context.Context, name string) (*hub.Client, []*x509.Certificate, error) {
 	h, err := c.hub(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return h.roots, nil
+	return h.client, h.roots, nil
 }
 
-// Close forgets every client; Connect fails afterwards. Clients already
+// PEP opens a new session on the PEP of the pep block called name,
+// configured with c's clock and logger; the caller closes it. Sessions are
+// not cached: see PEPDialer.
+func (c *Conns) PEP(ctx context.Context, name string) (pep.Session, error) {
+	return NewPEPDialer(c.rb, PEPOptions{Clock: c.opts.Clock, Logger: printfLogger(c.opts.Logger)}).Dial(ctx, name)
+}
+
+// Close forgets every client; Hub fails afterwards. Clients already
 // handed out stay usable until their steps end.
 func (c *Conns) Close() error {
 	c.mu.Lock()
@@ -255,145 +238,6 @@ func configRoots(cfg *hub.Config) ([]*x509.Certificate, error) {
 		}
 	}
 	return roots, nil
-}
-
-// stepConfig reads the decoded body of a step, reporting problems as
-// diagnostics on the attribute at fault.
-type stepConfig struct {
-	val   cty.Value
-	body  *hclsyntax.Body // for attribute ranges; nil for other syntaxes
-	decl  hcl.Range
-	diags hcl.Diagnostics
-	// offline is set for validate, where values from unset variables and
-	// env() are unknown: an unknown value is then skipped, not an error.
-	offline bool
-}
-
-func newStepConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) *stepConfig {
-	s := &stepConfig{val: config, decl: decl}
-	if rb != nil {
-		if st, ok := rb.Steps[strings.TrimPrefix(address, "step.")]; ok {
-			s.body, _ = st.Body.(*hclsyntax.Body)
-			if decl == (hcl.Range{}) {
-				s.decl = st.DeclRange
-			}
-		}
-	}
-	return s
-}
-
-// rng returns the range of attribute name's expression, or the step's.
-func (s *stepConfig) rng(name string) hcl.Range {
-	if s.body != nil {
-		if a, ok := s.body.Attributes[name]; ok {
-			return a.Expr.Range()
-		}
-	}
-	return s.decl
-}
-
-func (s *stepConfig) errorf(name, summary, format string, args ...any) {
-	s.diags = append(s.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: s.rng(name).Ptr(),
-	})
-}
-
-// get returns attribute name without marks; ok is false when it is null or
-// (with a diagnostic) unknown.
-func (s *stepConfig) get(name string) (cty.Value, bool) {
-	if s.val.IsNull() || !s.val.IsKnown() || !s.val.Type().IsObjectType() || !s.val.Type().HasAttribute(name) {
-		return cty.NilVal, false
-	}
-	v, _ := s.val.GetAttr(name).UnmarkDeep()
-	if v.IsNull() {
-		return cty.NilVal, false
-	}
-	if !v.IsWhollyKnown() {
-		if s.offline {
-			return cty.NilVal, false
-		}
-		s.errorf(name, "Value not known at plan time",
-			"The argument %q depends on a value that is known only after apply; runbook needs it to plan. Use a variable or a literal value.", name)
-		return cty.NilVal, false
-	}
-	return v, true
-}
-
-// str returns string attribute name, "" when absent.
-func (s *stepConfig) str(name string) string {
-	v, ok := s.get(name)
-	if !ok || v.Type() != cty.String {
-		return ""
-	}
-	return v.AsString()
-}
-
-// boolean returns bool attribute name, false when absent.
-func (s *stepConfig) boolean(name string) bool {
-	v, ok := s.get(name)
-	return ok && v.Type() == cty.Bool && v.True()
-}
-
-// hub returns the name of the hub the hub attribute refers to.
-func (s *stepConfig) hub() string { return s.blockRef("hub") }
-
-// blockRef returns the name of the block of kind ("hub" or "pep") that the
-// argument of the same name refers to, with a diagnostic if it refers to
-// anything else.
-func (s *stepConfig) blockRef(kind string) string {
-	v, ok := s.get(kind)
-	if !ok {
-		return ""
-	}
-	t := v.Type()
-	if t.IsObjectType() && t.HasAttribute("kind") && t.HasAttribute("name") {
-		k, name := v.GetAttr("kind"), v.GetAttr("name")
-		if k.Type() == cty.String && name.Type() == cty.String && !k.IsNull() && !name.IsNull() && k.AsString() == kind {
-			return name.AsString()
-		}
-	}
-	s.errorf(kind, "Invalid "+kind+" reference",
-		"The argument %q must name a %s block, such as %s.east; here it is a value of type %s.", kind, kind, kind, t.FriendlyName())
-	return ""
-}
-
-// connectHub returns the client of hub name from conns, or an error
-// diagnostic on the step's hub attribute.
-func (s *stepConfig) connectHub(ctx context.Context, conns executor.Conns, name string) *hub.Client {
-	client, err := connect(ctx, conns, name)
-	if err != nil {
-		s.errorf("hub", "Cannot connect to the hub", "%s.", err)
-		return nil
-	}
-	return client
-}
-
-// connect returns the hub client of name from conns.
-func connect(ctx context.Context, conns executor.Conns, name string) (*hub.Client, error) {
-	c, err := conns.Connect(ctx, "hub", name)
-	if err != nil {
-		return nil, err
-	}
-	client, ok := c.(*hub.Client)
-	if !ok {
-		panic(fmt.Sprintf("steps: Conns returned %T for a hub, want *hub.Client", c))
-	}
-	return client, nil
-}
-
-// hubRoots returns the stamp's root CAs if conns can tell them.
-func hubRoots(ctx context.Context, conns executor.Conns, name string) []*x509.Certificate {
-	r, ok := conns.(interface {
-		HubRoots(ctx context.Context, name string) ([]*x509.Certificate, error)
-	})
-	if !ok {
-		return nil
-	}
-	roots, err := r.HubRoots(ctx, name)
-	if err != nil {
-		return nil
-	}
-	return roots
 }
 
 // retryable reports whether another attempt may get past err: network

@@ -157,10 +157,11 @@ func (f *fixture) fingerprint(b []byte) string {
 }
 
 func (f *fixture) planRequest(t executor.StepType, name string, h *executor.History, depsChange bool) *executor.PlanRequest {
-	cfg, decl := f.config(t, name)
+	cfg, _ := f.config(t, name)
+	s := f.rb.Steps[name]
 	return &executor.PlanRequest{
-		Address: "step." + name, Config: cfg, Runbook: f.rb, Conns: f.conns, Clock: f.clk,
-		History: h, Fingerprint: f.fingerprint, DependenciesChange: depsChange, DeclRange: decl,
+		Address: s.Address(), Step: s, Config: cfg, Runbook: f.rb, Clock: f.clk,
+		History: h, Fingerprint: f.fingerprint, DependenciesChange: depsChange,
 	}
 }
 
@@ -240,13 +241,13 @@ func TestConnsShareOneClient(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	f.load(fixtureOptions{}, "")
 	const n = 8
-	got := make([]any, n)
+	got := make([]*hub.Client, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := f.conns.Connect(context.Background(), "hub", "east")
+			c, _, err := f.conns.Hub(context.Background(), "east")
 			if err != nil {
 				t.Error(err)
 			}
@@ -255,8 +256,8 @@ func TestConnsShareOneClient(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range got {
-		if _, ok := got[i].(*hub.Client); !ok || got[i] != got[0] {
-			t.Fatalf("client %d = %p (%T), want the shared *hub.Client %p", i, got[i], got[i], got[0])
+		if got[i] == nil || got[i] != got[0] {
+			t.Fatalf("client %d = %p, want the shared *hub.Client %p", i, got[i], got[0])
 		}
 	}
 	if d := f.calls("/metadata/endpoints"); len(d) != 1 {
@@ -272,16 +273,18 @@ pep "east" {
   username  = "CloudAdmin"
   password  = var.client_secret
 }`)
+	hub := func(name string) error { _, _, err := f.conns.Hub(context.Background(), name); return err }
+	pep := func(name string) error { _, err := f.conns.PEP(context.Background(), name); return err }
 	tests := map[string]struct {
-		kind, name, want string
+		connect    func(name string) error
+		name, want string
 	}{
-		"unknown hub":  {"hub", "west", "hub west: there is no hub block of that name"},
-		"unknown pep":  {"pep", "west", "pep west: there is no pep block of that name"},
-		"unknown kind": {"bmc", "east", `unknown connection kind "bmc" (want hub or pep)`},
+		"unknown hub": {hub, "west", "hub west: there is no hub block of that name"},
+		"unknown pep": {pep, "west", "pep west: there is no pep block of that name"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := f.conns.Connect(context.Background(), tc.kind, tc.name)
+			err := tc.connect(tc.name)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -292,13 +295,13 @@ pep "east" {
 		})
 	}
 	f.conns.Close()
-	if _, err := f.conns.Connect(context.Background(), "hub", "east"); err == nil || !strings.Contains(err.Error(), ErrClosed.Error()) {
-		t.Errorf("Connect after Close: err = %v, want %v", err, ErrClosed)
+	if err := hub("east"); err == nil || !strings.Contains(err.Error(), ErrClosed.Error()) {
+		t.Errorf("Hub after Close: err = %v, want %v", err, ErrClosed)
 	}
 }
 
 // TestConnsCAFileRelative checks that ca_file is read relative to the
-// runbook directory and that its roots are what HubRoots reports.
+// runbook directory and that its roots are what Hub reports.
 func TestConnsCAFileRelative(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	f.writeFile("stamp-root.pem", f.srv.CA().CertPEM())
@@ -319,7 +322,7 @@ hub "east" {
 	}
 	rb.Dir = f.dir
 	conns := NewConns(rb, ConnOptions{Clock: f.clk, Logger: f.log.logf})
-	roots, err := conns.HubRoots(context.Background(), "east")
+	_, roots, err := conns.Hub(context.Background(), "east")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,9 +331,9 @@ hub "east" {
 	}
 
 	rb.Dir = t.TempDir() // no stamp-root.pem there
-	_, err = NewConns(rb, ConnOptions{Clock: f.clk}).Connect(context.Background(), "hub", "east")
+	_, _, err = NewConns(rb, ConnOptions{Clock: f.clk}).Hub(context.Background(), "east")
 	if err == nil || !strings.Contains(err.Error(), "ca_file") {
-		t.Errorf("Connect with a missing ca_file: err = %v, want a ca_file error", err)
+		t.Errorf("Hub with a missing ca_file: err = %v, want a ca_file error", err)
 	}
 }
 
@@ -341,10 +344,10 @@ func TestConnsCanceledBuildIsRetried(t *testing.T) {
 	f.load(fixtureOptions{}, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := f.conns.Connect(ctx, "hub", "east"); err == nil {
-		t.Fatal("Connect with a canceled context succeeded")
+	if _, _, err := f.conns.Hub(ctx, "east"); err == nil {
+		t.Fatal("Hub with a canceled context succeeded")
 	}
-	if _, err := f.conns.Connect(context.Background(), "hub", "east"); err != nil {
-		t.Fatalf("Connect after a canceled attempt: %v", err)
+	if _, _, err := f.conns.Hub(context.Background(), "east"); err != nil {
+		t.Fatalf("Hub after a canceled attempt: %v", err)
 	}
 }

@@ -10,11 +10,9 @@ import (
 	"github.com/runbook-dev/runbook/internal/boundedread"
 
 	"github.com/runbook-dev/runbook/clock"
-	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/pep"
-	"github.com/runbook-dev/runbook/wsman"
 )
 
 // PEPOptions configure a PEPDialer.
@@ -37,16 +35,12 @@ type PEPOptions struct {
 // only a few concurrent sessions (and transcribes each), so every step
 // call opens its own and closes it when done. It is safe for concurrent
 // use.
-//
-// PEPDialer is also an executor.Conns that serves the "pep" kind only, so
-// that tests and tools can hand it to a step type directly; PEPConns adds
-// it to a Conns.
 type PEPDialer struct {
 	rb   *lang.Runbook
 	opts PEPOptions
 }
 
-var _ executor.Conns = (*PEPDialer)(nil)
+var _ PEPSource = (*PEPDialer)(nil)
 
 // NewPEPDialer returns a dialer for the pep blocks of rb.
 func NewPEPDialer(rb *lang.Runbook, opts PEPOptions) *PEPDialer {
@@ -56,18 +50,9 @@ func NewPEPDialer(rb *lang.Runbook, opts PEPOptions) *PEPDialer {
 	return &PEPDialer{rb: rb, opts: opts}
 }
 
-// dialPEP opens a session on the PEP of pep block name, configured from the
-// runbook and c's clock and logger. The caller closes the session.
-func (c *Conns) dialPEP(ctx context.Context, name string) (pep.Session, error) {
-	return NewPEPDialer(c.rb, PEPOptions{Clock: c.opts.Clock, Logger: printfLogger(c.opts.Logger)}).Dial(ctx, name)
-}
-
-// Connect returns a new pep.Session for kind "pep"; the caller must Close
-// it. Other kinds are refused.
-func (d *PEPDialer) Connect(ctx context.Context, kind, name string) (any, error) {
-	if kind != "pep" {
-		return nil, fmt.Errorf("unknown connection kind %q (this connector opens only pep sessions)", kind)
-	}
+// PEP opens a session on the PEP of pep block name (see Dial); the caller
+// must Close it.
+func (d *PEPDialer) PEP(ctx context.Context, name string) (pep.Session, error) {
 	return d.Dial(ctx, name)
 }
 
@@ -125,12 +110,12 @@ func (d *PEPDialer) Config(name string) (pep.Config, error) {
 }
 
 // pepAuth maps the pep block's auth to the transport's mode.
-func pepAuth(auth string) (wsman.Auth, error) {
+func pepAuth(auth string) (pep.Auth, error) {
 	switch strings.ToLower(auth) {
 	case "", "negotiate":
-		return wsman.AuthNTLM, nil
+		return pep.AuthNTLM, nil
 	case "basic":
-		return wsman.AuthBasic, nil
+		return pep.AuthBasic, nil
 	}
 	return 0, fmt.Errorf("unknown auth %q (want negotiate or basic)", auth)
 }
@@ -145,9 +130,9 @@ type PEPTarget struct {
 	// turned off.
 	HTTPS bool
 	CAPEM []byte
-	// Auth replaces the block's mode: wsman.AuthBasic or wsman.AuthNTLM
+	// Auth replaces the block's mode: pep.AuthBasic or pep.AuthNTLM
 	// (sealed over HTTP).
-	Auth wsman.Auth
+	Auth pep.Auth
 	// Username and Password, when set, replace the block's credentials;
 	// left empty, the runbook's own credentials are sent, so the simulator
 	// can judge them.
@@ -166,24 +151,6 @@ func (t PEPTarget) Override() func(name string, cfg *pep.Config) {
 			cfg.Password = t.Password
 		}
 	}
-}
-
-// PEPConns is a Conns whose pep sessions come from PEP: the way to give the
-// step types a PEPDialer with an Override (-simulate) while hubs go through
-// Conns as usual. HubRoots and Close are Conns's.
-type PEPConns struct {
-	*Conns
-	PEP *PEPDialer
-}
-
-var _ executor.Conns = PEPConns{}
-
-// Connect opens a pep session with PEP, or asks Conns for anything else.
-func (c PEPConns) Connect(ctx context.Context, kind, name string) (any, error) {
-	if kind == "pep" && c.PEP != nil {
-		return c.PEP.Dial(ctx, name)
-	}
-	return c.Conns.Connect(ctx, kind, name)
 }
 
 // printfLogger adapts a hub.Logger (what ConnOptions carries) to the

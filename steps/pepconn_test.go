@@ -14,7 +14,6 @@ import (
 	"github.com/runbook-dev/runbook/pep"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
 	simwsman "github.com/runbook-dev/runbook/sim/wsman"
-	"github.com/runbook-dev/runbook/wsman"
 )
 
 // startPEP starts a simulated PEP with the PEP-test account.
@@ -64,8 +63,8 @@ func stampInfo(t *testing.T, s pep.Session) string {
 	return region
 }
 
-// TestConnsDialPEP dials through Conns (the path Connect takes once it
-// dispatches "pep") with the runbook pointing straight at the simulator,
+// TestConnsDialPEP dials through Conns as a PEPSource with the runbook
+// pointing straight at the simulator,
 // and checks that the client's log reaches the Conns logger without the
 // password.
 func TestConnsDialPEP(t *testing.T) {
@@ -76,7 +75,7 @@ func TestConnsDialPEP(t *testing.T) {
   username  = "AZURESTACK\\CloudAdmin"`, ep.WSMan.Host(), ep.WSMan.Port()))
 	log := &logLines{}
 	c := NewConns(rb, ConnOptions{Logger: log.logf})
-	s, err := c.dialPEP(context.Background(), "east")
+	s, err := c.PEP(context.Background(), "east")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestConnsDialPEP(t *testing.T) {
 		t.Errorf("log lines carry the wall-clock time:\n%s", log.String())
 	}
 	assertNoCanary(t, "the log", log.String())
-	if _, err := c.dialPEP(context.Background(), "west"); err == nil || err.Error() != "pep west: there is no pep block of that name" {
+	if _, err := c.PEP(context.Background(), "west"); err == nil || err.Error() != "pep west: there is no pep block of that name" {
 		t.Errorf("unknown block: %v", err)
 	}
 }
@@ -144,7 +143,7 @@ func TestPEPTargetOverride(t *testing.T) {
 		Port               int
 		HTTPS, Insecure    bool
 		CAPEM              string
-		Auth               wsman.Auth
+		Auth               pep.Auth
 		Username, Password string
 		Configuration      string
 	}
@@ -153,15 +152,15 @@ func TestPEPTargetOverride(t *testing.T) {
 		want   view
 	}{
 		"keeps the runbook's credentials": {
-			target: PEPTarget{Addresses: []string{"127.0.0.1"}, Port: 5985, Auth: wsman.AuthBasic},
-			want: view{Addresses: []string{"127.0.0.1"}, Port: 5985, Auth: wsman.AuthBasic,
+			target: PEPTarget{Addresses: []string{"127.0.0.1"}, Port: 5985, Auth: pep.AuthBasic},
+			want: view{Addresses: []string{"127.0.0.1"}, Port: 5985, Auth: pep.AuthBasic,
 				Username: pepUser, Password: canaryPEPPassword, Configuration: "PrivilegedEndpoint"},
 		},
 		"replaces them and trusts the simulator's CA": {
 			target: PEPTarget{Addresses: []string{"127.0.0.1", "127.0.0.2"}, Port: 45986, HTTPS: true, CAPEM: []byte("PEM"),
-				Auth: wsman.AuthNTLM, Username: "SIM\\CloudAdmin", Password: "sim-password"},
+				Auth: pep.AuthNTLM, Username: "SIM\\CloudAdmin", Password: "sim-password"},
 			want: view{Addresses: []string{"127.0.0.1", "127.0.0.2"}, Port: 45986, HTTPS: true, CAPEM: "PEM",
-				Auth: wsman.AuthNTLM, Username: "SIM\\CloudAdmin", Password: "sim-password", Configuration: "PrivilegedEndpoint"},
+				Auth: pep.AuthNTLM, Username: "SIM\\CloudAdmin", Password: "sim-password", Configuration: "PrivilegedEndpoint"},
 		},
 	}
 	for name, tc := range tests {
@@ -182,36 +181,25 @@ func TestPEPTargetOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.HTTPS || !cfg.Insecure || cfg.Port != 5986 || cfg.Auth != wsman.AuthNTLM || len(cfg.Addresses) != 2 {
+	if !cfg.HTTPS || !cfg.Insecure || cfg.Port != 5986 || cfg.Auth != pep.AuthNTLM || len(cfg.Addresses) != 2 {
 		t.Errorf("config without override: %+v", cfg)
 	}
 }
 
-// TestPEPConnsRouting checks that PEPConns sends pep to its dialer and the
-// rest to Conns, and that the dialer alone serves only pep.
-func TestPEPConnsRouting(t *testing.T) {
+// TestPEPDialerSource checks that a PEPDialer, as the PEPSource of the
+// step types, opens its sessions where its Override points.
+func TestPEPDialerSource(t *testing.T) {
 	ep := startPEP(t, simwsman.Config{Auth: simwsman.AuthBasic})
 	rb := loadPEPRunbook(t, t.TempDir(), `
   addresses = ["10.0.0.224"]
   username  = "AZURESTACK\\CloudAdmin"`)
-	d := NewPEPDialer(rb, PEPOptions{Override: PEPTarget{Addresses: []string{ep.WSMan.Host()}, Port: ep.WSMan.Port(), Auth: wsman.AuthBasic}.Override()})
-	pc := PEPConns{Conns: NewConns(rb, ConnOptions{}), PEP: d}
-	v, err := pc.Connect(context.Background(), "pep", "east")
+	var src PEPSource = NewPEPDialer(rb, PEPOptions{Override: PEPTarget{Addresses: []string{ep.WSMan.Host()}, Port: ep.WSMan.Port(), Auth: pep.AuthBasic}.Override()})
+	s, err := src.PEP(context.Background(), "east")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, ok := v.(pep.Session)
-	if !ok {
-		t.Fatalf("Connect returned %T", v)
-	}
 	if got := stampInfo(t, s); got != "local" {
 		t.Errorf("RegionName = %q", got)
-	}
-	if _, err := pc.Connect(context.Background(), "hub", "east"); err == nil || err.Error() != "hub east: there is no hub block of that name" {
-		t.Errorf("hub through PEPConns: %v", err)
-	}
-	if _, err := d.Connect(context.Background(), "hub", "east"); err == nil || !strings.Contains(err.Error(), "only pep sessions") {
-		t.Errorf("hub through the dialer: %v", err)
 	}
 	if n := ep.State().Sessions; n != 0 {
 		t.Errorf("%d sessions left open", n)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/internal/boundedread"
@@ -39,12 +38,14 @@ import (
 // shows that this very file was imported successfully and the stamp still
 // holds it: deployed with the certificate's expiry, or uploaded and waiting
 // for a rotation. Import only uploads; a rotate_action step deploys.
-type ProductSecret struct{}
+type ProductSecret struct {
+	hubs HubSource
+}
 
 var _ executor.StepType = ProductSecret{}
 
 // NewProductSecret returns the product_secret step type.
-func NewProductSecret() executor.StepType { return ProductSecret{} }
+func NewProductSecret(hubs HubSource) executor.StepType { return ProductSecret{hubs: hubs} }
 
 // The keys of the Result map a product_secret apply journals; later plans
 // read them back through History.LastSuccess.
@@ -176,7 +177,7 @@ func pathError(err error) error {
 
 // Plan reads the secret's state, judges the PFX and proposes an import.
 func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	c := readPSConfig(newStepConfig(req.Runbook, req.Address, req.Config, req.DeclRange))
+	c := readPSConfig(newStepConfig(req.Step, req.Config))
 	resp := &executor.PlanResponse{}
 	if c.diags.HasErrors() {
 		resp.Diagnostics = c.diags
@@ -184,7 +185,7 @@ func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *exe
 	}
 	now := nowOf(req.Clock)
 	p := c.readPFX(req.Runbook)
-	client := c.connectHub(ctx, req.Conns, c.hubName)
+	client, roots := c.connectHub(ctx, t.hubs, c.hubName)
 	if p == nil || client == nil {
 		resp.Diagnostics = c.diags
 		return resp
@@ -199,7 +200,7 @@ func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *exe
 		resp.Diagnostics = c.diags
 		return resp
 	}
-	c.checkLocally(ctx, req, p, product, now)
+	c.checkLocally(req, roots, p, product, now)
 	if !c.diags.HasErrors() {
 		c.validate(ctx, client, pkg, p)
 	}
@@ -215,7 +216,7 @@ func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *exe
 	}
 	resp.Remote = secretToken(sec)
 	resp.Files = []string{p.path}
-	resp.ExpectedDuration = stepExpected(req.Runbook, req.Address, time.Minute)
+	resp.ExpectedDuration = stepExpected(req.Step, time.Minute)
 
 	before := map[string]cty.Value{
 		"package_id":   cty.StringVal(pkg),
@@ -375,11 +376,9 @@ func nowOf(c clock.Clock) time.Time {
 }
 
 // stepExpected returns the step's expected_duration, or def.
-func stepExpected(rb *lang.Runbook, address string, def time.Duration) time.Duration {
-	if rb != nil {
-		if s, ok := rb.Steps[strings.TrimPrefix(address, "step.")]; ok && s.ExpectedDuration > 0 {
-			return s.ExpectedDuration
-		}
+func stepExpected(s *lang.Step, def time.Duration) time.Duration {
+	if s != nil && s.ExpectedDuration > 0 {
+		return s.ExpectedDuration
 	}
 	return def
 }

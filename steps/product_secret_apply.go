@@ -29,7 +29,7 @@ func (t ProductSecret) Resume(ctx context.Context, req *executor.ResumeRequest) 
 }
 
 func (t ProductSecret) apply(ctx context.Context, req *executor.ApplyRequest, resume bool) *executor.ApplyResponse {
-	c := readPSConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readPSConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return failed(c.diags, false)
 	}
@@ -40,7 +40,7 @@ func (t ProductSecret) apply(ctx context.Context, req *executor.ApplyRequest, re
 	if err := checkFingerprints(req, p, c.password); err != nil {
 		return &executor.ApplyResponse{Err: err}
 	}
-	client, err := connect(ctx, req.Conns, c.hubName)
+	client, _, err := t.hubs.Hub(ctx, c.hubName)
 	if err != nil {
 		return &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}

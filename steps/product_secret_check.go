@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,8 +20,8 @@ import (
 // self-signature, the chain to the hub's root CA, signature and key
 // strength. What cannot be known locally is left to validate, with a
 // warning for the SAN.
-func (c *psConfig) checkLocally(ctx context.Context, req *executor.PlanRequest, p *pfxData, product string, now time.Time) {
-	rules := certRules{Now: now, Roots: hubRoots(ctx, req.Conns, c.hubName)}
+func (c *psConfig) checkLocally(req *executor.PlanRequest, roots []*x509.Certificate, p *pfxData, product string, now time.Time) {
+	rules := certRules{Now: now, Roots: roots}
 	endpoint := ""
 	if req.Runbook != nil {
 		if h, ok := req.Runbook.Hubs[c.hubName]; ok {

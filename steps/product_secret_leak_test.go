@@ -69,7 +69,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	rec := &recorder{f: f}
 	req := rec.request("rotate", f.planRA("rotate", false))
 	var rr *executor.ApplyResponse
-	f.run(func() { rr = NewRotateAction().Apply(context.Background(), req) })
+	f.run(func() { rr = NewRotateAction(f.conns).Apply(context.Background(), req) })
 	if rr.Err != nil {
 		t.Errorf("rotation: %v", rr.Err)
 	}

@@ -41,7 +41,7 @@ func (f *fixture) pfx(flaw certs.Flaw, password string) []byte {
 func (f *fixture) planPS(name string, h *executor.History) *executor.PlanResponse {
 	var resp *executor.PlanResponse
 	f.run(func() {
-		resp = NewProductSecret().Plan(context.Background(), f.planRequest(NewProductSecret(), name, h, false))
+		resp = NewProductSecret(f.conns).Plan(context.Background(), f.planRequest(NewProductSecret(f.conns), name, h, false))
 	})
 	return resp
 }
@@ -101,8 +101,8 @@ func TestProductSecretPlanGood(t *testing.T) {
 	if diff := cmp.Diff(want, f.view(resp)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
-	if got := resp.Outputs.Type(); !got.Equals(NewProductSecret().Outputs()) {
-		t.Errorf("outputs type = %#v, want %#v", got, NewProductSecret().Outputs())
+	if got := resp.Outputs.Type(); !got.Equals(NewProductSecret(f.conns).Outputs()) {
+		t.Errorf("outputs type = %#v, want %#v", got, NewProductSecret(f.conns).Outputs())
 	}
 	if diff := cmp.Diff([]string{"POST validate"}, f.calls("/validate", "/import")); diff != "" {
 		t.Errorf("upload calls (-want +got):\n%s", diff)
@@ -303,9 +303,9 @@ func TestProductSecretApplyThenNoChange(t *testing.T) {
 
 func (f *fixture) applyPS(name string, planned *executor.PlanResponse, progress func(executor.Progress)) *executor.ApplyResponse {
 	f.t.Helper()
-	req := f.applyRequest(NewProductSecret(), name, planned, progress)
+	req := f.applyRequest(NewProductSecret(f.conns), name, planned, progress)
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewProductSecret().Apply(context.Background(), req) })
+	f.run(func() { ar = NewProductSecret(f.conns).Apply(context.Background(), req) })
 	f.checkApply(ar)
 	return ar
 }
@@ -403,9 +403,9 @@ func TestProductSecretResume(t *testing.T) {
 					t.Fatal(ar.Err)
 				}
 			}
-			req := &executor.ResumeRequest{ApplyRequest: *f.applyRequest(NewProductSecret(), "cert", planned, nil)}
+			req := &executor.ResumeRequest{ApplyRequest: *f.applyRequest(NewProductSecret(f.conns), "cert", planned, nil)}
 			var ar *executor.ApplyResponse
-			f.run(func() { ar = NewProductSecret().Resume(context.Background(), req) })
+			f.run(func() { ar = NewProductSecret(f.conns).Resume(context.Background(), req) })
 			f.checkApply(ar)
 			if ar.Err != nil {
 				t.Fatalf("resume: %v", ar.Err)

@@ -115,14 +115,15 @@ func (f *fixture) view(resp *executor.PlanResponse) planView {
 
 func (f *fixture) applyRequest(t executor.StepType, name string, planned *executor.PlanResponse, progress func(executor.Progress)) *executor.ApplyRequest {
 	cfg, _ := f.config(t, name)
+	s := f.rb.Steps[name]
 	req := &executor.ApplyRequest{
-		Address: "step." + name, Config: cfg, Runbook: f.rb, Conns: f.conns, Clock: f.clk,
+		Address: s.Address(), Step: s, Config: cfg, Runbook: f.rb, Clock: f.clk,
 		Attempt: 1, Progress: progress, Fingerprint: f.fingerprint,
 		Handle: func(string) error { return nil },
 	}
 	if planned != nil {
 		req.Planned = &plan.Change{
-			Address: req.Address, Action: planned.Action, Private: planned.Private,
+			Address: req.Address.String(), Action: planned.Action, Private: planned.Private,
 			Fingerprints: planned.Fingerprints, Remote: planned.Remote,
 		}
 	}

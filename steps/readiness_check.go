@@ -10,6 +10,7 @@ import (
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -28,12 +29,14 @@ import (
 // A check changes nothing, so every apply runs it again (the plan shows it
 // as a run); steps that depend on it start only when it passes.
 // secret_rotation runs the same group itself unless readiness = false.
-type ReadinessCheck struct{}
+type ReadinessCheck struct {
+	peps PEPSource
+}
 
 var _ executor.StepType = ReadinessCheck{}
 
 // NewReadinessCheck returns the readiness_check step type.
-func NewReadinessCheck() executor.StepType { return ReadinessCheck{} }
+func NewReadinessCheck(peps PEPSource) executor.StepType { return ReadinessCheck{peps: peps} }
 
 var readinessSpec = &hcldec.ObjectSpec{
 	"pep":     &hcldec.AttrSpec{Name: "pep", Type: cty.DynamicPseudoType, Required: true},
@@ -117,14 +120,14 @@ func passedList(outcomes []testOutcome) cty.Value {
 
 // Plan runs the tests now: anything but PASS is an error naming the test.
 func (t ReadinessCheck) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	c := readRCConfig(newStepConfig(req.Runbook, req.Address, req.Config, req.DeclRange))
+	c := readRCConfig(newStepConfig(req.Step, req.Config))
 	resp := &executor.PlanResponse{}
 	if c.diags.HasErrors() {
 		resp.Diagnostics = c.diags
 		return resp
 	}
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := t.peps.PEP(ctx, c.pepName)
 	if err != nil {
 		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
 		resp.Diagnostics = c.diags
@@ -148,27 +151,27 @@ func (t ReadinessCheck) Plan(ctx context.Context, req *executor.PlanRequest) *ex
 	}
 	resp.Action, resp.Summary = plan.Run, "run "+c.what()+" again before the steps that depend on it"
 	resp.Reason = fmt.Sprintf("%d tests passed now; the stamp is checked again at apply", len(outcomes))
-	resp.ExpectedDuration = stepExpected(req.Runbook, req.Address, readinessExpected)
+	resp.ExpectedDuration = stepExpected(req.Step, readinessExpected)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"pep": cty.StringVal(c.pepName), "passed": passedList(outcomes)})
 	return resp
 }
 
 // Apply runs the tests again; one that does not pass fails the step.
 func (t ReadinessCheck) Apply(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
-	c := readRCConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readRCConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return failed(c.diags, false)
 	}
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := t.peps.PEP(ctx, c.pepName)
 	if err != nil {
-		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pepRetryable(err)}
+		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pep.Retryable(err)}
 	}
 	defer func() { _ = closePEP(ctx, req.Clock, s) }()
 	report(req, 0, "running "+c.what())
 	outcomes, err := runTestAzureStack(ctx, s, c.group, c.include)
 	if err != nil {
-		return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: %s: %w", c.pepName, c.what(), err), secrets...), Retryable: pepRetryable(err)}
+		return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: %s: %w", c.pepName, c.what(), err), secrets...), Retryable: pep.Retryable(err)}
 	}
 	if bad := blocking(outcomes); len(bad) > 0 {
 		return &executor.ApplyResponse{Err: fmt.Errorf("pep %s: %s: %s", c.pepName, c.what(), describeBlocking(bad))}
@@ -182,8 +185,8 @@ func (t ReadinessCheck) Resume(ctx context.Context, req *executor.ResumeRequest)
 }
 
 // ValidateConfig checks group and include.
-func (ReadinessCheck) ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics {
-	return readRCConfig(offlineConfig(rb, address, config, decl)).diags
+func (ReadinessCheck) ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics {
+	return readRCConfig(offlineConfig(step, config)).diags
 }
 
 func (c *rcConfig) secrets(rb *lang.Runbook) []string {

@@ -35,12 +35,14 @@ import (
 // A rotation takes hours and must not be started twice, so the type is not
 // RepeatSafe: apply journals the operation URL through ApplyRequest.Handle
 // before it polls, and Resume polls that URL instead of starting again.
-type RotateAction struct{}
+type RotateAction struct {
+	hubs HubSource
+}
 
 var _ executor.StepType = RotateAction{}
 
 // NewRotateAction returns the rotate_action step type.
-func NewRotateAction() executor.StepType { return RotateAction{} }
+func NewRotateAction(hubs HubSource) executor.StepType { return RotateAction{hubs: hubs} }
 
 // The keys of the Result map of a rotate_action apply.
 const (
@@ -194,13 +196,13 @@ func (c *raConfig) read(ctx context.Context, client *hub.Client) (*productState,
 
 // Plan reads the deployment and decides whether a rotation is due.
 func (t RotateAction) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	c := readRAConfig(newStepConfig(req.Runbook, req.Address, req.Config, req.DeclRange))
+	c := readRAConfig(newStepConfig(req.Step, req.Config))
 	resp := &executor.PlanResponse{}
 	if c.diags.HasErrors() {
 		resp.Diagnostics = c.diags
 		return resp
 	}
-	client := c.connectHub(ctx, req.Conns, c.hubName)
+	client, _ := c.connectHub(ctx, t.hubs, c.hubName)
 	if client == nil {
 		resp.Diagnostics = c.diags
 		return resp
@@ -214,7 +216,7 @@ func (t RotateAction) Plan(ctx context.Context, req *executor.PlanRequest) *exec
 		return resp
 	}
 	product := p.dep.ProductID()
-	expected := stepExpected(req.Runbook, req.Address, rotationDuration(product))
+	expected := stepExpected(req.Step, rotationDuration(product))
 	resuming := p.running() && req.History != nil && req.History.InFlight
 	switch {
 	case resuming:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/zclconf/go-cty/cty"
@@ -89,11 +88,11 @@ func (t RotateAction) Resume(ctx context.Context, req *executor.ResumeRequest) *
 
 // prepare reads the configuration and connects.
 func (t RotateAction) prepare(ctx context.Context, req *executor.ApplyRequest) (*raConfig, *hub.Client, *executor.ApplyResponse) {
-	c := readRAConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readRAConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return nil, nil, failed(c.diags, false)
 	}
-	client, err := connect(ctx, req.Conns, c.hubName)
+	client, _, err := t.hubs.Hub(ctx, c.hubName)
 	if err != nil {
 		return nil, nil, &executor.ApplyResponse{Err: err, Retryable: retryable(err)}
 	}

@@ -23,7 +23,7 @@ func TestRotateActionReplyLost(t *testing.T) {
 	f.srv.Inject(simhub.Fault{Kind: simhub.FaultDropReply, Method: "POST", Path: "/rotateSecrets"})
 	rec := &recorder{f: f}
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(context.Background(), rec.request("rotate", planned)) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), rec.request("rotate", planned)) })
 	f.checkApply(ar)
 	if ar.Err == nil || !errors.Is(ar.Err, hub.ErrOutcomeUnknown) {
 		t.Fatalf("apply error = %v, want an unknown outcome", ar.Err)
@@ -39,12 +39,12 @@ func TestRotateActionReplyLost(t *testing.T) {
 		want string
 	}{
 		"second attempt": {
-			run:  func() *executor.ApplyResponse { return NewRotateAction().Apply(context.Background(), again) },
+			run:  func() *executor.ApplyResponse { return NewRotateAction(f.conns).Apply(context.Background(), again) },
 			want: "perhaps started by an earlier attempt of this step; it is not started again",
 		},
 		"resume": {
 			run: func() *executor.ApplyResponse {
-				return NewRotateAction().Resume(context.Background(), &executor.ResumeRequest{ApplyRequest: *rec.request("rotate", planned)})
+				return NewRotateAction(f.conns).Resume(context.Background(), &executor.ResumeRequest{ApplyRequest: *rec.request("rotate", planned)})
 			},
 			want: "this run journalled no operation for it, so it cannot re-attach",
 		},

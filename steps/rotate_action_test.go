@@ -65,14 +65,14 @@ func (f *fixture) upload() map[string]string {
 func (f *fixture) planRA(name string, depsChange bool) *executor.PlanResponse {
 	var resp *executor.PlanResponse
 	f.run(func() {
-		resp = NewRotateAction().Plan(context.Background(), f.planRequest(NewRotateAction(), name, nil, depsChange))
+		resp = NewRotateAction(f.conns).Plan(context.Background(), f.planRequest(NewRotateAction(f.conns), name, nil, depsChange))
 	})
 	return resp
 }
 
 func (f *fixture) client() *hub.Client {
 	f.t.Helper()
-	c, err := connect(context.Background(), f.conns, "east")
+	c, _, err := f.conns.Hub(context.Background(), "east")
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ type recorder struct {
 }
 
 func (r *recorder) request(name string, planned *executor.PlanResponse) *executor.ApplyRequest {
-	req := r.f.applyRequest(NewRotateAction(), name, planned, func(p executor.Progress) {
+	req := r.f.applyRequest(NewRotateAction(r.f.conns), name, planned, func(p executor.Progress) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.progress = append(r.progress, p)
@@ -204,7 +204,7 @@ func TestRotateActionApply(t *testing.T) {
 	req := rec.request("rotate", planned)
 	start := f.clk.Now()
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), req) })
 	f.checkApply(ar)
 	if ar.Err != nil {
 		t.Fatalf("apply: %v", ar.Err)
@@ -255,7 +255,7 @@ func TestRotateActionFails(t *testing.T) {
 	rec := &recorder{f: f}
 	req := rec.request("rotate", f.planRA("rotate", false))
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), req) })
 	f.checkApply(ar)
 	if ar.Err == nil {
 		t.Fatal("apply of a failing rotation succeeded")
@@ -299,7 +299,7 @@ func TestRotateActionResume(t *testing.T) {
 	rec := &recorder{f: f, cancelAt: 25, cancel: cancel}
 	req := rec.request("rotate", planned)
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(ctx, req) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(ctx, req) })
 	f.checkApply(ar)
 	if ar.Err == nil || ar.Retryable || !strings.Contains(ar.Err.Error(), "apply again to re-attach") {
 		t.Fatalf("interrupted apply: err %v, retryable %v; want a non-retryable re-attach hint", ar.Err, ar.Retryable)
@@ -315,7 +315,7 @@ func TestRotateActionResume(t *testing.T) {
 	rec2 := &recorder{f: f}
 	rreq := &executor.ResumeRequest{ApplyRequest: *rec2.request("rotate", planned), Handle: rec.handles[0]}
 	var rr *executor.ApplyResponse
-	f.run(func() { rr = NewRotateAction().Resume(context.Background(), rreq) })
+	f.run(func() { rr = NewRotateAction(f.conns).Resume(context.Background(), rreq) })
 	f.checkApply(rr)
 	if rr.Err != nil {
 		t.Fatalf("resume: %v", rr.Err)
@@ -376,7 +376,7 @@ func TestRotateActionResumeWithoutHandle(t *testing.T) {
 			rec := &recorder{f: f}
 			rreq := &executor.ResumeRequest{ApplyRequest: *rec.request("rotate", planned)}
 			var rr *executor.ApplyResponse
-			f.run(func() { rr = NewRotateAction().Resume(context.Background(), rreq) })
+			f.run(func() { rr = NewRotateAction(f.conns).Resume(context.Background(), rreq) })
 			f.checkApply(rr)
 			switch {
 			case tc.wantErr == "" && rr.Err != nil:
@@ -435,7 +435,7 @@ func TestRotateActionApplyRefuses(t *testing.T) {
 			req := rec.request("rotate", planned)
 			req.Attempt = max(tc.attempt, 1)
 			var ar *executor.ApplyResponse
-			f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
+			f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), req) })
 			f.checkApply(ar)
 			if ar.Err == nil || !strings.Contains(ar.Err.Error(), tc.wantErr) || ar.Retryable {
 				t.Errorf("apply: err %v, retryable %v; want %q, not retryable", ar.Err, ar.Retryable, tc.wantErr)
@@ -462,15 +462,15 @@ func TestRotateActionInfo(t *testing.T) {
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
-			cfg, _ := f.config(NewRotateAction(), name)
-			if diff := cmp.Diff(want, NewRotateAction().Info(cfg)); diff != "" {
+			cfg, _ := f.config(NewRotateAction(f.conns), name)
+			if diff := cmp.Diff(want, NewRotateAction(f.conns).Info(cfg)); diff != "" {
 				t.Errorf("info (-want +got):\n%s", diff)
 			}
 		})
 	}
-	cfg, _ := f.config(NewProductSecret(), "cert")
+	cfg, _ := f.config(NewProductSecret(f.conns), "cert")
 	want := executor.Info{ExpectedDuration: time.Minute, Timeout: 10 * time.Minute, RepeatSafe: true, Targets: []string{"hub.east"}}
-	if diff := cmp.Diff(want, NewProductSecret().Info(cfg)); diff != "" {
+	if diff := cmp.Diff(want, NewProductSecret(f.conns).Info(cfg)); diff != "" {
 		t.Errorf("product_secret info (-want +got):\n%s", diff)
 	}
 }

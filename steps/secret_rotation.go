@@ -53,6 +53,7 @@ import (
 // rotation is verified with Test-AzureStack -Include
 // AzsExternalCertificates.
 type SecretRotation struct {
+	peps   PEPSource
 	served ServedCertificates
 	// poll is how often Resume asks Get-ActionStatus; 0 is pollInterval.
 	poll time.Duration
@@ -63,11 +64,11 @@ var _ executor.StepType = SecretRotation{}
 // NewSecretRotation returns the secret_rotation step type; served reads
 // the certificates the stamp's endpoints present (nil: TLSServed with the
 // system's dialer).
-func NewSecretRotation(served ServedCertificates) executor.StepType {
+func NewSecretRotation(peps PEPSource, served ServedCertificates) executor.StepType {
 	if served == nil {
 		served = TLSServed{}
 	}
-	return SecretRotation{served: served}
+	return SecretRotation{peps: peps, served: served}
 }
 
 // The kinds of rotation.
@@ -326,8 +327,8 @@ func (c *srConfig) secrets(rb *lang.Runbook) []string {
 
 // ValidateConfig checks the kind, the arguments it needs, the share path
 // and the PFX password's characters.
-func (SecretRotation) ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics {
-	return readSRConfig(offlineConfig(rb, address, config, decl)).diags
+func (SecretRotation) ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics {
+	return readSRConfig(offlineConfig(step, config)).diags
 }
 
 // thumbprints returns a cty map of folder → thumbprint.

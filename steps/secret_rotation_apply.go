@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/pep"
@@ -26,7 +25,7 @@ const pollInterval = time.Minute
 // Apply checks readiness again, runs Start-SecretRotation as planned and
 // verifies an external rotation.
 func (t SecretRotation) Apply(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
-	c := readSRConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readSRConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return failed(c.diags, false)
 	}
@@ -39,16 +38,16 @@ func (t SecretRotation) Apply(ctx context.Context, req *executor.ApplyRequest) *
 	}
 	rerun := req.Planned != nil && req.Planned.Private[PrivateRerun] == "true"
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := t.peps.PEP(ctx, c.pepName)
 	if err != nil {
-		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pepRetryable(err)}
+		return &executor.ApplyResponse{Err: redactErr(err, secrets...), Retryable: pep.Retryable(err)}
 	}
 	defer func() { _ = closePEP(ctx, req.Clock, s) }()
 	if c.readiness {
 		report(req, 0, "Test-AzureStack -Group "+GroupSecretRotationReadiness)
 		outcomes, err := runTestAzureStack(ctx, s, GroupSecretRotationReadiness, nil)
 		if err != nil {
-			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: readiness tests: %w", c.pepName, err), secrets...), Retryable: pepRetryable(err)}
+			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: readiness tests: %w", c.pepName, err), secrets...), Retryable: pep.Retryable(err)}
 		}
 		if bad := blocking(outcomes); len(bad) > 0 {
 			return &executor.ApplyResponse{Err: fmt.Errorf("pep %s: the stamp is not ready for secret rotation: %s; nothing was started", c.pepName, describeBlocking(bad))}
@@ -138,7 +137,7 @@ func (t SecretRotation) finish(ctx context.Context, req *executor.ApplyRequest, 
 		report(req, 100, "Test-AzureStack -Include "+TestExternalCertificates)
 		outcomes, err := runTestAzureStack(ctx, s, "", []string{TestExternalCertificates})
 		if err != nil {
-			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: the rotation completed, but its verification failed to run: %w", c.pepName, err), secrets...), Retryable: pepRetryable(err)}
+			return &executor.ApplyResponse{Err: redactErr(fmt.Errorf("pep %s: the rotation completed, but its verification failed to run: %w", c.pepName, err), secrets...), Retryable: pep.Retryable(err)}
 		}
 		if bad := blocking(outcomes); len(bad) > 0 {
 			return &executor.ApplyResponse{Err: fmt.Errorf("pep %s: the rotation completed, but %s", c.pepName, describeBlocking(bad))}
@@ -178,7 +177,7 @@ func plannedThumbprints(req *executor.ApplyRequest) map[string]string {
 // to be this step's; when none runs, the intent never reached the stamp
 // (the id is written as the action plan starts) and the rotation starts.
 func (t SecretRotation) Resume(ctx context.Context, req *executor.ResumeRequest) *executor.ApplyResponse {
-	c := readSRConfig(newStepConfig(req.Runbook, req.Address, req.Config, hcl.Range{}))
+	c := readSRConfig(newStepConfig(req.Step, req.Config))
 	if c.diags.HasErrors() {
 		return failed(c.diags, false)
 	}
@@ -198,9 +197,9 @@ func (t SecretRotation) Resume(ctx context.Context, req *executor.ResumeRequest)
 				return &executor.ApplyResponse{Err: err, Unknown: true}
 			}
 		}
-		s, err := openPEP(ctx, req.Conns, c.pepName)
+		s, err := t.peps.PEP(ctx, c.pepName)
 		if err != nil {
-			if failures++; failures < 5 && pepRetryable(err) {
+			if failures++; failures < 5 && pep.Retryable(err) {
 				continue
 			}
 			return &executor.ApplyResponse{Err: redactErr(err, secrets...), Unknown: true}
@@ -208,7 +207,7 @@ func (t SecretRotation) Resume(ctx context.Context, req *executor.ResumeRequest)
 		last, err := lastRotation(ctx, s)
 		if err != nil {
 			_ = closePEP(ctx, req.Clock, s)
-			if failures++; failures < 5 && pepRetryable(err) {
+			if failures++; failures < 5 && pep.Retryable(err) {
 				continue
 			}
 			return &executor.ApplyResponse{Err: redactErr(err, secrets...), Unknown: true}

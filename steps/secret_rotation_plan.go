@@ -100,14 +100,14 @@ func (a *actionStatus) ofKind(kind string) bool {
 // Plan reads the stamp and proposes a rotation, a -ReRun of a failed one,
 // or nothing.
 func (t SecretRotation) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	c := readSRConfig(newStepConfig(req.Runbook, req.Address, req.Config, req.DeclRange))
+	c := readSRConfig(newStepConfig(req.Step, req.Config))
 	resp := &executor.PlanResponse{}
 	if c.diags.HasErrors() {
 		resp.Diagnostics = c.diags
 		return resp
 	}
 	secrets := c.secrets(req.Runbook)
-	s, err := openPEP(ctx, req.Conns, c.pepName)
+	s, err := t.peps.PEP(ctx, c.pepName)
 	if err != nil {
 		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
 		resp.Diagnostics = c.diags
@@ -144,7 +144,7 @@ func (t SecretRotation) Plan(ctx context.Context, req *executor.PlanRequest) *ex
 	rerun := resp.Private[PrivateRerun] == "true"
 	resp.Outputs = c.outputs(rerun, tp)
 	if resp.Action != plan.NoOp {
-		resp.ExpectedDuration = stepExpected(req.Runbook, req.Address, SecretRotation{}.Info(req.Config).ExpectedDuration)
+		resp.ExpectedDuration = stepExpected(req.Step, SecretRotation{}.Info(req.Config).ExpectedDuration)
 	}
 	if req.Fingerprint != nil && c.kind == KindExternal {
 		resp.Fingerprints = map[string]string{

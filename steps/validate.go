@@ -16,23 +16,23 @@ var (
 )
 
 // ValidateConfig checks the hub reference and the package or product.
-func (ProductSecret) ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics {
-	return readPSConfig(offlineConfig(rb, address, config, decl)).diags
+func (ProductSecret) ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics {
+	return readPSConfig(offlineConfig(step, config)).diags
 }
 
 // ValidateConfig checks the hub reference.
-func (RotateAction) ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics {
-	return readRAConfig(offlineConfig(rb, address, config, decl)).diags
+func (RotateAction) ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics {
+	return readRAConfig(offlineConfig(step, config)).diags
 }
 
 // ValidateConfig checks the pep reference, the password's shape and the
 // user name.
-func (BMCPassword) ValidateConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) hcl.Diagnostics {
-	return readBMCConfig(offlineConfig(rb, address, config, decl)).diags
+func (BMCPassword) ValidateConfig(rb *lang.Runbook, step *lang.Step, config cty.Value) hcl.Diagnostics {
+	return readBMCConfig(offlineConfig(step, config)).diags
 }
 
-func offlineConfig(rb *lang.Runbook, address string, config cty.Value, decl hcl.Range) *stepConfig {
-	s := newStepConfig(rb, address, config, decl)
+func offlineConfig(step *lang.Step, config cty.Value) *stepConfig {
+	s := newStepConfig(step, config)
 	s.offline = true
 	return s
 }

@@ -76,9 +76,10 @@ func waitDuration(config cty.Value) (time.Duration, error) {
 func (Wait) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
 	d, err := waitDuration(req.Config)
 	if err != nil {
+		// No Subject: the executor points the diagnostic at the step.
 		return &executor.PlanResponse{Diagnostics: hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Invalid wait duration",
-			Detail: err.Error() + `; write it like "15m" or "1h30m".`, Subject: req.DeclRange.Ptr(),
+			Detail: err.Error() + `; write it like "15m" or "1h30m".`,
 		}}}
 	}
 	out := cty.ObjectVal(map[string]cty.Value{"duration": cty.StringVal(d.String())})

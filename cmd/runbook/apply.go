@@ -224,7 +224,7 @@ func runApply(e *env, args []string) int {
 	}
 	res := executor.Apply(ctx, executor.ApplyOptions{
 		StillRunningEvery: every,
-		Runbook:           s.rb, Planned: planned, Registry: s.registry(), Conns: s.conns, Clock: s.clock,
+		Runbook:           s.rb, Planned: planned, Registry: s.registry(), Clock: s.clock,
 		Journal: j, Parallelism: f.parallelism, ContinueOnFailure: *onFailure == "continue",
 		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
 	})

@@ -13,9 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/expiry"
-	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
-	"github.com/runbook-dev/runbook/pep"
 )
 
 func runExpiry(e *env, args []string) int {
@@ -141,12 +139,12 @@ func readStamp(ctx context.Context, s *session) expiryReport {
 		go func() {
 			defer wg.Done()
 			block := "hub." + name
-			c, err := s.conns.Connect(ctx, "hub", name)
+			c, _, err := s.hubs.Hub(ctx, name)
 			if err != nil {
 				add(nil, fmt.Errorf("%s: %w", block, err))
 				return
 			}
-			secrets, errs := expiry.ReadHub(ctx, block, c.(*hub.Client))
+			secrets, errs := expiry.ReadHub(ctx, block, c)
 			add(secrets, errs...)
 		}()
 	}
@@ -155,12 +153,11 @@ func readStamp(ctx context.Context, s *session) expiryReport {
 		go func() {
 			defer wg.Done()
 			block := "pep." + name
-			c, err := s.conns.Connect(ctx, "pep", name)
+			ps, err := s.peps.PEP(ctx, name)
 			if err != nil {
 				add(nil, fmt.Errorf("%s: %w", block, err))
 				return
 			}
-			ps := c.(pep.Session)
 			secrets, err := expiry.ReadPEP(ctx, block, ps)
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()

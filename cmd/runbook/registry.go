@@ -7,8 +7,9 @@ import (
 	"github.com/runbook-dev/runbook/steps"
 )
 
-// registry returns the step types runbook knows.
-func registry() *executor.Registry { return steps.Registry() }
+// registry returns the step types runbook knows, without connections: for
+// their names and offline checks (a session's registry plans and applies).
+func registry() *executor.Registry { return steps.Registry(nil, nil, nil) }
 
 func stepTypeNames() []string { return registry().Names() }
 

@@ -101,8 +101,8 @@ type session struct {
 	state  stateDir
 	key    []byte
 	clock  clock.Clock
-	conns  executor.Conns
 	hubs   *steps.Conns
+	peps   steps.PEPSource
 	// served reads the endpoints' certificates (the simulated stamp's
 	// under -simulate; nil: over TLS).
 	served steps.ServedCertificates
@@ -184,10 +184,10 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 		s.sim.redirect(&opts)
 	}
 	s.hubs = steps.NewConns(rb, opts)
-	s.conns = s.hubs
+	s.peps = s.hubs
 	if s.sim != nil {
 		redirect := s.sim.pepTarget().Override()
-		s.conns = steps.PEPConns{Conns: s.hubs, PEP: steps.NewPEPDialer(rb, steps.PEPOptions{
+		s.peps = steps.NewPEPDialer(rb, steps.PEPOptions{
 			Clock:  s.clock,
 			Logger: steps.PrintfLogger(opts.Logger),
 			Override: func(name string, cfg *pep.Config) {
@@ -199,7 +199,7 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 				// still bounds the wait.
 				cfg.ReceiveTimeout = -1
 			},
-		})}
+		})
 	}
 	return s, true
 }
@@ -238,6 +238,12 @@ func (s *session) close() {
 	}
 }
 
+// registry returns the step types connected to the session's hubs and
+// PEPs.
+func (s *session) registry() *executor.Registry {
+	return steps.Registry(s.hubs, s.peps, s.served)
+}
+
 // stepKey keys the fingerprints that steps journal, which later plans
 // compare: stable across plans, unlike the plan's own keys.
 func (s *session) stepKey() []byte { return derive(s.key, "step fingerprints") }
@@ -252,7 +258,6 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 	p, diags := executor.Plan(ctx, executor.PlanOptions{
 		Runbook:     s.rb,
 		Registry:    s.registry(),
-		Conns:       s.conns,
 		Clock:       s.clock,
 		Key:         stepKey,
 		Targets:     s.flags.targets,
@@ -350,6 +355,3 @@ func (s *session) fingerprint() func([]byte) string {
 	return func(b []byte) string { return executor.Fingerprint(key, b) }
 }
 
-// registry returns the step types, reading the endpoints' certificates
-// where the session says.
-func (s *session) registry() *executor.Registry { return steps.RegistryWith(s.served) }

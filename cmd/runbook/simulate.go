@@ -15,12 +15,12 @@ import (
 
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/hub"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/runbook-dev/runbook/sim/certs"
 	simhub "github.com/runbook-dev/runbook/sim/hub"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
 	simwsman "github.com/runbook-dev/runbook/sim/wsman"
 	"github.com/runbook-dev/runbook/steps"
-	"github.com/runbook-dev/runbook/wsman"
 )
 
 // DefaultSimPause is how long the simulated stamp's warp clock waits, with
@@ -249,7 +249,7 @@ func (s *simStamp) redirect(o *steps.ConnOptions) {
 func (s *simStamp) pepTarget() steps.PEPTarget {
 	host, port := s.pepHostPort()
 	return steps.PEPTarget{
-		Addresses: []string{host}, Port: port, Auth: wsman.AuthNTLM,
+		Addresses: []string{host}, Port: port, Auth: pep.AuthNTLM,
 		Username: simPEPUser, Password: s.pepPW,
 	}
 }

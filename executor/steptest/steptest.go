@@ -86,7 +86,7 @@ func (t *Type) Info(cty.Value) executor.Info {
 
 // Plan calls PlanFn, or proposes to run with After = Config.
 func (t *Type) Plan(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse {
-	t.record(Call{Method: "Plan", Address: req.Address})
+	t.record(Call{Method: "Plan", Address: req.Address.String()})
 	if t.PlanFn != nil {
 		return t.PlanFn(ctx, req)
 	}
@@ -101,7 +101,7 @@ func (t *Type) Plan(ctx context.Context, req *executor.PlanRequest) *executor.Pl
 
 // Apply calls ApplyFn, or succeeds with outputs { value = config.value }.
 func (t *Type) Apply(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse {
-	t.record(Call{Method: "Apply", Address: req.Address, Attempt: req.Attempt})
+	t.record(Call{Method: "Apply", Address: req.Address.String(), Attempt: req.Attempt})
 	if t.ApplyFn != nil {
 		return t.ApplyFn(ctx, req)
 	}
@@ -116,7 +116,7 @@ func (t *Type) Apply(ctx context.Context, req *executor.ApplyRequest) *executor.
 
 // Resume calls ResumeFn, or Apply.
 func (t *Type) Resume(ctx context.Context, req *executor.ResumeRequest) *executor.ApplyResponse {
-	t.record(Call{Method: "Resume", Address: req.Address, Attempt: req.Attempt})
+	t.record(Call{Method: "Resume", Address: req.Address.String(), Attempt: req.Attempt})
 	if t.ResumeFn != nil {
 		return t.ResumeFn(ctx, req)
 	}

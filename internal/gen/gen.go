@@ -7,6 +7,8 @@ package gen
 import (
 	"fmt"
 	"strings"
+
+	"github.com/runbook-dev/runbook/addrs"
 )
 
 // Shape is the form of the dependency graph.
@@ -59,7 +61,7 @@ func Runbook(o Options) string {
 		if deps := Dependencies(o, i); len(deps) > 0 {
 			refs := make([]string, len(deps))
 			for j, d := range deps {
-				refs[j] = "step." + Name(d)
+				refs[j] = addrs.StepOf(Name(d)).String()
 			}
 			fmt.Fprintf(&b, "  depends_on = [%s]\n", strings.Join(refs, ", "))
 		}
