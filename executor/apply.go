@@ -494,14 +494,30 @@ func (a *applier) visit(ctx context.Context, addr string) error {
 		a.emit(Event{Type: EventFailed, Step: addr, Attempt: attempt, Message: err.Error()})
 		return a.finish(addr, &StepResult{Outcome: OutcomeFailed, Err: err, Attempts: attempt, Outputs: outputs})
 	}
-	if err := a.queue(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Succeeded, Fingerprint: resp.Result["fingerprint"]}); err != nil {
+	result := declaredResult(t, resp.Result)
+	if err := a.queue(journal.Record{Type: journal.StepResult, Step: addr, Attempt: attempt, Status: journal.Succeeded, Result: result}); err != nil {
 		// The change happened but could not be recorded: say so plainly.
 		err = fmt.Errorf("the step succeeded but its result could not be journalled: %w", err)
 		a.emit(Event{Type: EventFailed, Step: addr, Message: err.Error()})
 		return a.finish(addr, &StepResult{Outcome: OutcomeFailed, Err: err, Attempts: attempt, Outputs: outputs})
 	}
 	a.emit(Event{Type: EventSucceeded, Step: addr, Attempt: attempt, Percent: 100, Elapsed: a.opts.Clock.Since(start)})
-	return a.finish(addr, &StepResult{Outcome: OutcomeSucceeded, Attempts: attempt, Outputs: outputs, Result: resp.Result})
+	return a.finish(addr, &StepResult{Outcome: OutcomeSucceeded, Attempts: attempt, Outputs: outputs, Result: result})
+}
+
+// declaredResult returns the part of result that step type t declared
+// safe to journal, nil when that is nothing.
+func declaredResult(t StepType, result map[string]string) map[string]string {
+	var kept map[string]string
+	for _, k := range t.ResultKeys() {
+		if v, ok := result[k]; ok {
+			if kept == nil {
+				kept = map[string]string{}
+			}
+			kept[k] = v
+		}
+	}
+	return kept
 }
 
 // lastHandle is the last remote handle a step journalled.

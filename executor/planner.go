@@ -18,6 +18,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -36,7 +37,7 @@ type PlanOptions struct {
 	// Parallelism bounds how many steps are planned at once (10 when zero).
 	Parallelism int
 	// History returns what journals recorded about a step, or nil.
-	History func(address string) *History
+	History func(addrs.Step) *state.History
 	// Window names the change window to fit; "" picks the runbook's only
 	// window, or the one opening first.
 	Window string
@@ -315,9 +316,9 @@ func planStep(ctx context.Context, opts PlanOptions, s *lang.Step, base *hcl.Eva
 	// A failed precondition stops apply, not the plan: Plan only reads, so
 	// the step is planned and the plan shows what the failed check judged.
 
-	var history *History
+	var history *state.History
 	if opts.History != nil {
-		history = opts.History(s.Address().String())
+		history = opts.History(s.Address())
 	}
 	resp := t.Plan(ctx, &PlanRequest{
 		Address:            s.Address(),

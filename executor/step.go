@@ -12,6 +12,7 @@ import (
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -30,6 +31,11 @@ type StepType interface {
 	Schema() hcldec.Spec
 	// Outputs is the type of the step's value, step.NAME, in expressions.
 	Outputs() cty.Type
+	// ResultKeys names the keys of ApplyResponse.Result that the journal
+	// keeps for later plans. Their values must never be secret (hashes,
+	// HMAC fingerprints, ids, dates, operation URLs): journals are kept and
+	// shared. A key a response sets beyond these is dropped.
+	ResultKeys() []string
 	// Info describes the type's behaviour for a configuration.
 	Info(config cty.Value) Info
 	// Plan reads the current state and proposes a change. It may call
@@ -77,8 +83,8 @@ type PlanRequest struct {
 	// directory.
 	Runbook *lang.Runbook
 	Clock   clock.Clock
-	// History is what earlier runs journalled about this step.
-	History *History
+	// History is what earlier runs journalled about this step, or nil.
+	History *state.History
 	// Fingerprint returns the plan-keyed HMAC of a sensitive value.
 	Fingerprint func(secret []byte) string
 	// DependenciesChange reports whether any step this one depends on
@@ -139,8 +145,9 @@ type ResumeRequest struct {
 type ApplyResponse struct {
 	// Outputs is the step's value after apply.
 	Outputs cty.Value
-	// Result holds non-secret facts to journal (fingerprints, the new
-	// expiry), which later plans read back through History.
+	// Result holds the facts to journal (fingerprints, the new expiry),
+	// which later plans read back through History.LastSuccess. Only the
+	// keys the type's ResultKeys declares are kept; others are dropped.
 	Result map[string]string
 	// Err is the failure, if any; Retryable says whether another attempt
 	// may help.
@@ -159,21 +166,6 @@ type Progress struct {
 	// Percent is from 0 to 100, or negative when unknown.
 	Percent float64
 	Message string
-}
-
-// History is what the journals recorded about a step.
-type History struct {
-	// LastSuccess is the Result of the last successful apply of the step,
-	// or nil.
-	LastSuccess map[string]string
-	// LastSuccessAt is when it finished.
-	LastSuccessAt time.Time
-	// InFlight is set when the last run did not finish and left this step
-	// running (its intent journalled, no result): an apply will resume
-	// that run and re-attach to the step rather than start it again.
-	InFlight bool
-	// Handle is the remote handle the in-flight step journalled, if any.
-	Handle string
 }
 
 // Registry is the set of known step types.

@@ -41,6 +41,15 @@ type BMCPassword struct {
 
 var _ executor.StepType = BMCPassword{}
 
+// ResultPasswordFingerprint is the Result key of a bmc_password apply: the
+// plan-keyed HMAC of the user and password set, which the next plan
+// compares to decide whether the password is already set.
+const ResultPasswordFingerprint = "fingerprint"
+
+// ResultKeys are the keys of the Result the journal keeps: the HMAC
+// fingerprint, never the password, and the BMC user name set.
+func (BMCPassword) ResultKeys() []string { return []string{ResultPasswordFingerprint, ResultUser} }
+
 // NewBMCPassword returns the bmc_password step type.
 func NewBMCPassword(peps PEPSource) executor.StepType { return BMCPassword{peps: peps} }
 
@@ -156,13 +165,13 @@ func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *execu
 		last = req.History.LastSuccess
 	}
 	switch {
-	case fp != "" && last[ResultFingerprint] == fp:
+	case fp != "" && last[ResultPasswordFingerprint] == fp:
 		resp.Action = plan.NoOp
 		resp.Reason = "the journal shows this step set this very credential last"
 		state := c.bmcState(user, password, cmdlet, bmcs)
 		resp.Before, resp.After = state, state
 		return resp
-	case last[ResultFingerprint] == "":
+	case last[ResultPasswordFingerprint] == "":
 		resp.Reason = "no successful run of this step is journalled"
 	default:
 		resp.Reason = "the credential differs from the one this step set last"

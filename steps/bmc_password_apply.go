@@ -69,7 +69,7 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 	report(req, 100, "BMC credential set")
 	resp := &executor.ApplyResponse{Outputs: c.outputs(cmdlet)}
 	if req.Fingerprint != nil {
-		resp.Result = map[string]string{ResultFingerprint: c.fingerprint(req.Fingerprint)}
+		resp.Result = map[string]string{ResultPasswordFingerprint: c.fingerprint(req.Fingerprint)}
 		if c.user != "" {
 			resp.Result[ResultUser] = c.user
 		}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
@@ -25,6 +26,7 @@ import (
 	"github.com/runbook-dev/runbook/pep/psrp"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
 	simwsman "github.com/runbook-dev/runbook/sim/wsman"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -161,10 +163,10 @@ func (f *pepFixture) plan(results map[string]map[string]string) (*executor.Plann
 	p, diags := executor.Plan(context.Background(), executor.PlanOptions{
 		Runbook: f.rb, Registry: executor.NewRegistry(NewBMCPassword(f.dialer)),
 		Clock: clock.Real, Key: f.key,
-		History: func(addr string) *executor.History {
-			if r, ok := results[addr]; ok {
-				// The journal keeps only the fingerprint of a result.
-				return &executor.History{LastSuccess: map[string]string{ResultFingerprint: r[ResultFingerprint]}}
+		History: func(addr addrs.Step) *state.History {
+			if r, ok := results[addr.String()]; ok {
+				// The journal keeps the keys the type declares.
+				return &state.History{LastSuccess: declared(NewBMCPassword(nil), r)}
 			}
 			return nil
 		},
@@ -173,7 +175,7 @@ func (f *pepFixture) plan(results map[string]map[string]string) (*executor.Plann
 }
 
 // request is a PlanRequest for step name, decoded as the executor does.
-func (f *pepFixture) request(name string, h *executor.History) *executor.PlanRequest {
+func (f *pepFixture) request(name string, h *state.History) *executor.PlanRequest {
 	f.t.Helper()
 	s := f.rb.Steps[name]
 	cfg, diags := executor.DecodeStep(s, BMCPassword{}, f.rb.EvalContext(nil, cty.NilVal))
@@ -346,4 +348,15 @@ func (l *logLines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
+}
+
+// declared returns the part of result that t declares for the journal.
+func declared(t executor.StepType, result map[string]string) map[string]string {
+	kept := map[string]string{}
+	for _, k := range t.ResultKeys() {
+		if v, ok := result[k]; ok {
+			kept[k] = v
+		}
+	}
+	return kept
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -165,17 +166,17 @@ step "bmc_password" "with_user" {
 		want plan.Action
 	}{
 		"no history":             {"bmc", nil, plan.Update},
-		"same password":          {"bmc", map[string]string{ResultFingerprint: fp([]byte(canaryBMC))}, plan.NoOp},
-		"other password":         {"bmc", map[string]string{ResultFingerprint: fp([]byte("Other-Bmc#123"))}, plan.Update},
+		"same password":          {"bmc", map[string]string{ResultPasswordFingerprint: fp([]byte(canaryBMC))}, plan.NoOp},
+		"other password":         {"bmc", map[string]string{ResultPasswordFingerprint: fp([]byte("Other-Bmc#123"))}, plan.Update},
 		"history without result": {"bmc", map[string]string{}, plan.Update},
-		"user added":             {"with_user", map[string]string{ResultFingerprint: fp([]byte(canaryBMC))}, plan.Update},
-		"same user and password": {"with_user", map[string]string{ResultFingerprint: fp([]byte("bmc-user\x00bmcadmin\x00" + canaryBMC))}, plan.NoOp},
+		"user added":             {"with_user", map[string]string{ResultPasswordFingerprint: fp([]byte(canaryBMC))}, plan.Update},
+		"same user and password": {"with_user", map[string]string{ResultPasswordFingerprint: fp([]byte("bmc-user\x00bmcadmin\x00" + canaryBMC))}, plan.NoOp},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var h *executor.History
+			var h *state.History
 			if tc.last != nil {
-				h = &executor.History{LastSuccess: tc.last}
+				h = &state.History{LastSuccess: tc.last}
 			}
 			resp := BMCPassword{peps: f.dialer}.Plan(context.Background(), f.request(tc.step, h))
 			if resp.Diagnostics.HasErrors() {
@@ -362,7 +363,7 @@ step "bmc_password" "bmc" {
 		if resp.Err != nil {
 			t.Fatalf("resume %d: %v", i+1, resp.Err)
 		}
-		if diff := cmp.Diff(map[string]string{ResultFingerprint: f.fingerprint([]byte(canaryBMC))}, resp.Result); diff != "" {
+		if diff := cmp.Diff(map[string]string{ResultPasswordFingerprint: f.fingerprint([]byte(canaryBMC))}, resp.Result); diff != "" {
 			t.Errorf("result (-want +got):\n%s", diff)
 		}
 	}

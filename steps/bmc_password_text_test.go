@@ -7,6 +7,7 @@ import (
 
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
+	"github.com/runbook-dev/runbook/state"
 )
 
 // TestBMCPasswordPlanText checks what a reviewer reads: the cmdlet, how
@@ -38,7 +39,7 @@ step "bmc_password" "with_user" {
 			"will set the BMC password on the BMCs of 3 nodes and in the stamp's record, with Set-BmcCredential",
 			`cmdlet   = "Set-BmcCredential"`, "bmcs     = 3",
 		}, not: []string{"user"}},
-		"user changes": {step: "with_user", last: map[string]string{ResultFingerprint: "hmac-sha256:00", ResultUser: "root"},
+		"user changes": {step: "with_user", last: map[string]string{ResultPasswordFingerprint: "hmac-sha256:00", ResultUser: "root"},
 			want: []string{`~ user     = "root" -> "bmcadmin"`}},
 		"user first set": {step: "with_user", want: []string{`+ user     = "bmcadmin"`}},
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	simhub "github.com/runbook-dev/runbook/sim/hub"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -156,7 +157,7 @@ func (f *fixture) fingerprint(b []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (f *fixture) planRequest(t executor.StepType, name string, h *executor.History, depsChange bool) *executor.PlanRequest {
+func (f *fixture) planRequest(t executor.StepType, name string, h *state.History, depsChange bool) *executor.PlanRequest {
 	cfg, _ := f.config(t, name)
 	s := f.rb.Steps[name]
 	return &executor.PlanRequest{

@@ -17,6 +17,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -55,11 +56,13 @@ const (
 	ResultNotAfter   = "not_after"   // the certificate's expiry, RFC 3339
 	ResultPackageID  = "package_id"
 	ResultSecretName = "secret_name"
-	// ResultFingerprint repeats pfx_sha256 under the key the journal keeps
-	// in its step_result record, so that the "no change" rule works from
-	// that field alone.
-	ResultFingerprint = "fingerprint"
 )
+
+// ResultKeys are the keys of the Result the journal keeps: hashes, ids and
+// a date, never the PFX or its password.
+func (ProductSecret) ResultKeys() []string {
+	return []string{ResultPFXSHA256, ResultCertSHA256, ResultNotAfter, ResultPackageID, ResultSecretName}
+}
 
 // secretStatusUploaded is secretState.status of a certificate imported but
 // not yet rotated in.
@@ -266,7 +269,7 @@ func (t ProductSecret) Plan(ctx context.Context, req *executor.PlanRequest) *exe
 // The API shows no thumbprint of a secret, so the journal is the only proof
 // of which certificate the stamp holds. An upload by someone else after
 // ours, still waiting for its rotation, is indistinguishable from ours.
-func unchanged(h *executor.History, p *pfxData, ev *Evidence, pkg string, sec *hub.ProductSecret) (string, bool) {
+func unchanged(h *state.History, p *pfxData, ev *Evidence, pkg string, sec *hub.ProductSecret) (string, bool) {
 	st := sec.Properties.SecretState
 	var last map[string]string
 	if h != nil {
@@ -275,7 +278,7 @@ func unchanged(h *executor.History, p *pfxData, ev *Evidence, pkg string, sec *h
 	switch {
 	case last == nil:
 		return "no import by this step is journalled yet", false
-	case lastPFX(last) != p.sha256:
+	case last[ResultPFXSHA256] != p.sha256:
 		return "the PFX file differs from the one this step imported last", false
 	case last[ResultPackageID] != "" && !eqFold(last[ResultPackageID], pkg):
 		return fmt.Sprintf("the last import went to package %s, not %s", last[ResultPackageID], pkg), false
@@ -287,14 +290,6 @@ func unchanged(h *executor.History, p *pfxData, ev *Evidence, pkg string, sec *h
 	}
 	return fmt.Sprintf("the stamp's secret is %s and expires %s, not when this certificate does (%s): it was replaced since this step imported it",
 		st.Status, orUnknown(stampExpiry(st)), rfc3339(ev.NotAfter)), false
-}
-
-// lastPFX returns the PFX fingerprint of a journalled result.
-func lastPFX(last map[string]string) string {
-	if v := last[ResultPFXSHA256]; v != "" {
-		return v
-	}
-	return last[ResultFingerprint]
 }
 
 // resolvePackage returns the package id and the product id, reading the

@@ -106,12 +106,11 @@ func (t ProductSecret) apply(ctx context.Context, req *executor.ApplyRequest, re
 			"current": currentValue(st, nowOf(req.Clock)),
 		}),
 		Result: map[string]string{
-			ResultPFXSHA256:   p.sha256,
-			ResultFingerprint: p.sha256,
-			ResultCertSHA256:  ev.SHA256,
-			ResultNotAfter:    rfc3339(ev.NotAfter),
-			ResultPackageID:   pkg,
-			ResultSecretName:  sec.SecretName(),
+			ResultPFXSHA256:  p.sha256,
+			ResultCertSHA256: ev.SHA256,
+			ResultNotAfter:   rfc3339(ev.NotAfter),
+			ResultPackageID:  pkg,
+			ResultSecretName: sec.SecretName(),
 		},
 	}
 }

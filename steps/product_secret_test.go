@@ -16,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/sim/certs"
 	simhub "github.com/runbook-dev/runbook/sim/hub"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -38,7 +39,7 @@ func (f *fixture) pfx(flaw certs.Flaw, password string) []byte {
 	return data
 }
 
-func (f *fixture) planPS(name string, h *executor.History) *executor.PlanResponse {
+func (f *fixture) planPS(name string, h *state.History) *executor.PlanResponse {
 	var resp *executor.PlanResponse
 	f.run(func() {
 		resp = NewProductSecret(f.conns).Plan(context.Background(), f.planRequest(NewProductSecret(f.conns), name, h, false))
@@ -264,7 +265,7 @@ func TestProductSecretApplyThenNoChange(t *testing.T) {
 	}
 	ev := evidenceOf(t, data, canaryPFXPassword)
 	wantResult := map[string]string{
-		"pfx_sha256": sha256Hex(data), "fingerprint": sha256Hex(data), "cert_sha256": ev["sha256"].(string),
+		"pfx_sha256": sha256Hex(data), "cert_sha256": ev["sha256"].(string),
 		"not_after": ev["not_after"].(string), "package_id": "microsoft.eventhub.1.2003.0.0", "secret_name": "aseh-ssl-gateway-pfx",
 	}
 	if diff := cmp.Diff(wantResult, ar.Result); diff != "" {
@@ -281,16 +282,10 @@ func TestProductSecretApplyThenNoChange(t *testing.T) {
 		t.Errorf("stamp secret = %s, %d imports, uploaded %+v; want Uploaded, 1, this certificate", st.Status, st.Imports, st.Uploaded)
 	}
 
-	h := &executor.History{LastSuccess: ar.Result, LastSuccessAt: f.clk.Now()}
+	h := &state.History{LastSuccess: ar.Result, LastSuccessAt: f.clk.Now()}
 	again := f.view(f.planPS("cert", h))
 	if again.Action != "no-op" || again.Reason != "the stamp holds this certificate, uploaded and waiting for a secret rotation" {
 		t.Errorf("second plan = %s (%s), want no-op because the certificate waits for a rotation", again.Action, again.Reason)
-	}
-
-	// The journal may keep only the result's fingerprint.
-	slim := &executor.History{LastSuccess: map[string]string{"fingerprint": ar.Result["fingerprint"]}}
-	if v := f.view(f.planPS("cert", slim)); v.Action != "no-op" {
-		t.Errorf("plan with only the journalled fingerprint = %s (%s), want no-op", v.Action, v.Reason)
 	}
 
 	// A different certificate in the file is a change again.

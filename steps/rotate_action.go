@@ -51,6 +51,12 @@ const (
 	ResultProductID = "product_id"
 )
 
+// ResultKeys are the keys of the Result the journal keeps: the operation's
+// URL, its status and the product, none of them secret.
+func (RotateAction) ResultKeys() []string {
+	return []string{ResultOperation, ResultStatus, ResultProductID}
+}
+
 // Deployment statuses (productDeployments properties.status) that matter.
 const (
 	deploymentRotating      = "SecretRotationInProgress"

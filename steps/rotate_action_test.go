@@ -13,6 +13,7 @@ import (
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/sim/certs"
 	simhub "github.com/runbook-dev/runbook/sim/hub"
+	"github.com/runbook-dev/runbook/state"
 )
 
 const rotateSteps = eventhubStep + `
@@ -236,7 +237,7 @@ func TestRotateActionApply(t *testing.T) {
 	}
 
 	// Declarative: the next plan changes nothing.
-	ps := f.view(f.planPS("cert", &executor.History{LastSuccess: result}))
+	ps := f.view(f.planPS("cert", &state.History{LastSuccess: result}))
 	if ps.Action != "no-op" || ps.Reason != "the stamp already uses this certificate" {
 		t.Errorf("product_secret plan after rotation = %s (%s), want no-op", ps.Action, ps.Reason)
 	}

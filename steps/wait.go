@@ -51,6 +51,9 @@ func (Wait) Schema() hcldec.Spec { return waitSpec }
 // Outputs is { duration }.
 func (Wait) Outputs() cty.Type { return waitOutputs }
 
+// ResultKeys is empty: a wait reports nothing for later plans.
+func (Wait) ResultKeys() []string { return nil }
+
 // Info: the expected duration is the wait itself.
 func (Wait) Info(config cty.Value) executor.Info {
 	d, _ := waitDuration(config)

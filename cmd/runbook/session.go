@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/pep"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/steps"
 )
 
@@ -302,51 +304,14 @@ type loadedRun struct {
 	err error
 }
 
-// history returns, per step, what its last successful apply recorded in
-// the intact journals, and whether the last run, if it did not finish,
-// left the step running.
-func (s *session) history() func(string) *executor.History {
-	last := map[string]*executor.History{}
+// history returns what the intact journals recorded about each step: its
+// last successful result, and whether the last run left it running.
+func (s *session) history() func(addrs.Step) *state.History {
 	runs, err := s.journals()
-	if err == nil {
-		for _, r := range runs {
-			if r.Steps.Succeeded == 0 {
-				continue // nothing to learn from it
-			}
-			run, err := s.journal(r.Path)
-			if err != nil {
-				continue // a broken journal proves nothing
-			}
-			for addr, st := range run.Steps {
-				if st.InFlight || st.Status != journal.Succeeded {
-					continue
-				}
-				h := last[addr]
-				if h == nil || st.Updated.After(h.LastSuccessAt) {
-					last[addr] = &executor.History{
-						LastSuccess:   map[string]string{"fingerprint": st.Fingerprint},
-						LastSuccessAt: st.Updated,
-					}
-				}
-			}
-		}
-		if n := len(runs); n > 0 && (runs[n-1].Status == journal.RunUnfinished || runs[n-1].Status == journal.RunStopped) {
-			if run, err := s.journal(runs[n-1].Path); err == nil {
-				for addr, st := range run.Steps {
-					if !st.InFlight {
-						continue
-					}
-					h := last[addr]
-					if h == nil {
-						h = &executor.History{}
-						last[addr] = h
-					}
-					h.InFlight, h.Handle = true, st.Handle
-				}
-			}
-		}
+	if err != nil {
+		runs = nil // no journals to learn from
 	}
-	return func(addr string) *executor.History { return last[addr] }
+	return state.BuildHistory(runs, s.journal).Of
 }
 
 // fingerprint returns the step-keyed fingerprint function.

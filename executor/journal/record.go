@@ -103,8 +103,13 @@ type Record struct {
 	// on a step_intent, why the plan chose the step's action (a wait
 	// step's reason, such as a manual task in a portal).
 	Reason string `json:"reason,omitempty"`
+	// Result holds the facts a successful step reported for later plans
+	// (step_result with Succeeded): the keys its step type declared, whose
+	// values are never secret (hashes, HMAC fingerprints, ids, dates).
+	Result map[string]string `json:"result,omitempty"`
 	// Fingerprint identifies secret material the step sets, as an HMAC or
-	// hash, never the material (step_intent, step_result).
+	// hash, never the material. Journals written before Result was kept
+	// hold a step's only fact here; it is read, no longer written.
 	Fingerprint string `json:"fingerprint,omitempty"`
 
 	// Prev is the hex SHA-256 of the previous record's line, or
@@ -127,6 +132,9 @@ func (rec *Record) check(seq uint64) error {
 	case !rec.Type.isStep() && rec.Type != Note && rec.Step != "":
 		return fmt.Errorf("%s record with step %q: only step records and notes name a step", rec.Type, rec.Step)
 	}
+	if rec.Result != nil && rec.Type != StepResult {
+		return fmt.Errorf("%s record with a result: only step_result records carry one", rec.Type)
+	}
 	if rec.Percent < 0 || rec.Percent > 100 {
 		return fmt.Errorf("%s record: percent %d out of range 0-100", rec.Type, rec.Percent)
 	}
@@ -138,6 +146,9 @@ func (rec *Record) check(seq uint64) error {
 	case StepResult:
 		if rec.Status != Succeeded && rec.Status != Failed && rec.Status != Skipped {
 			return fmt.Errorf("step_result record for %s with status %q", rec.Step, rec.Status)
+		}
+		if rec.Result != nil && rec.Status != Succeeded {
+			return fmt.Errorf("step_result record for %s: a %s step has no result to keep", rec.Step, rec.Status)
 		}
 	case RunEnded:
 		if rec.Status != Succeeded && rec.Status != Failed && rec.Status != Stopped {

@@ -53,13 +53,17 @@ type Step struct {
 	// read the remote state) before doing anything else.
 	InFlight bool
 	// Status is the last result's, empty while in flight or never run.
-	Status      Status
-	Attempt     int
-	Action      string
-	Handle      string
-	Percent     int
-	Error       string
-	Reason      string
+	Status  Status
+	Attempt int
+	Action  string
+	Handle  string
+	Percent int
+	Error   string
+	Reason  string
+	// Result is what the last successful attempt reported (see
+	// Record.Result); nil otherwise.
+	Result map[string]string
+	// Fingerprint is the fact older journals kept instead of Result.
 	Fingerprint string
 	// Started is the time of the last intent, Updated of the last record
 	// about the step.
@@ -141,7 +145,7 @@ func replayStep(r *Run, rec Record) {
 	case StepIntent:
 		// A new attempt: forget the previous one's outcome and handle.
 		s.InFlight, s.Status, s.Started = true, "", rec.Time
-		s.Action, s.Handle, s.Percent, s.Error, s.Reason = rec.Action, "", 0, "", ""
+		s.Action, s.Handle, s.Percent, s.Error, s.Reason, s.Result = rec.Action, "", 0, "", "", nil
 	case StepHandle:
 		s.Handle = rec.Handle
 	case StepProgress:
@@ -149,7 +153,7 @@ func replayStep(r *Run, rec Record) {
 	case StepResult:
 		s.InFlight, s.Status, s.Error, s.Reason = false, rec.Status, rec.Error, rec.Reason
 		if rec.Status == Succeeded {
-			s.Percent = 100
+			s.Percent, s.Result = 100, rec.Result
 		}
 	}
 }

@@ -26,6 +26,8 @@ type Type struct {
 	OutputType cty.Type
 	// InfoValue is returned by Info.
 	InfoValue executor.Info
+	// Keys is returned by ResultKeys: the result keys journalled.
+	Keys []string
 
 	PlanFn   func(ctx context.Context, req *executor.PlanRequest) *executor.PlanResponse
 	ApplyFn  func(ctx context.Context, req *executor.ApplyRequest) *executor.ApplyResponse
@@ -74,6 +76,9 @@ func (t *Type) Outputs() cty.Type {
 	}
 	return cty.Object(map[string]cty.Type{"value": cty.String})
 }
+
+// ResultKeys returns Keys.
+func (t *Type) ResultKeys() []string { return t.Keys }
 
 // Info returns InfoValue, with one minute of expected duration by default.
 func (t *Type) Info(cty.Value) executor.Info {
