@@ -16,7 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/dag"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/plan"
-	"github.com/runbook-dev/runbook/executor/render"
+	"github.com/runbook-dev/runbook/internal/durfmt"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -627,7 +627,7 @@ func (a *applier) attempt(ctx context.Context, at *attemptRun) *ApplyResponse {
 		resp = &ApplyResponse{Err: fmt.Errorf("step type %s returned no response", t.Name())}
 	}
 	if resp.Err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
-		resp.Err = fmt.Errorf("timed out after %s: %w", render.Duration(timeout), resp.Err)
+		resp.Err = fmt.Errorf("timed out after %s: %w", durfmt.Format(timeout), resp.Err)
 		resp.Retryable = true
 	}
 	return resp
@@ -671,7 +671,7 @@ func (a *applier) checkWindow(addr string, change *plan.Change) string {
 		need = change.ExpectedDuration
 	}
 	if left := close.Sub(now); need > left {
-		return fmt.Sprintf("%s needs %s with the steps after it, but window %q closes in %s", addr, render.Duration(need), w.Name, render.Duration(left.Round(time.Minute)))
+		return fmt.Sprintf("%s needs %s with the steps after it, but window %q closes in %s", addr, durfmt.Format(need), w.Name, durfmt.Format(left.Round(time.Minute)))
 	}
 	return ""
 }

@@ -8,20 +8,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/runbook-dev/runbook/marks"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
-// valueMark is the type of lang's cty marks.
-type valueMark string
-
-func (m valueMark) GoString() string { return "lang." + string(m) }
-
 // Sensitive marks a value that must never be shown: renderers print
 // "(sensitive value)" in its place. cty carries marks through every
-// operation and function call.
-const Sensitive = valueMark("sensitive")
+// operation and function call. It is marks.Sensitive, which packages that
+// must not import lang (the plan model, the renderers) use.
+const Sensitive = marks.Sensitive
 
 type functionImpl = function.Function
 

@@ -7,7 +7,7 @@
 // HMAC fingerprints of sensitive inputs) that let apply prove it runs
 // exactly what was reviewed.
 //
-// Sensitive values keep cty's lang.Sensitive mark in memory. In the saved
+// Sensitive values keep cty's marks.Sensitive mark in memory. In the saved
 // form a sensitive value is never written: it is replaced by null and its
 // path recorded, so that loading restores the mark and every renderer prints
 // "(sensitive value)". Unknown values ("known after apply") are handled the

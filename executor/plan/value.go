@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/marks"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-func isSensitiveMark(m any) bool { return m == lang.Sensitive }
+func isSensitiveMark(m any) bool { return m == marks.Sensitive }
 
 // Value is the JSON form of a cty value: the value with every sensitive and
 // unknown part replaced by null, its type, and the paths of the parts that
@@ -100,7 +100,7 @@ func DecodeValue(jv Value) (cty.Value, error) {
 		if err != nil {
 			return cty.NilVal, err
 		}
-		pvm = append(pvm, cty.PathValueMarks{Path: cp, Marks: cty.NewValueMarks(lang.Sensitive)})
+		pvm = append(pvm, cty.PathValueMarks{Path: cp, Marks: cty.NewValueMarks(marks.Sensitive)})
 	}
 	if len(pvm) > 0 {
 		v = v.MarkWithPaths(pvm)

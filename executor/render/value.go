@@ -1,13 +1,13 @@
 package render
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/internal/durfmt"
+	"github.com/runbook-dev/runbook/marks"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -19,7 +19,7 @@ const (
 // valueString renders a value on one line when it is a primitive or a short
 // collection; ok is false for objects and maps, which render as blocks.
 func valueString(v cty.Value) (string, bool) {
-	if v.HasMark(lang.Sensitive) {
+	if v.HasMark(marks.Sensitive) {
 		return sensitiveText, true
 	}
 	v, _ = v.Unmark()
@@ -59,7 +59,7 @@ func attrs(v cty.Value) map[string]cty.Value {
 	if v == cty.NilVal {
 		return out
 	}
-	sensitive := v.HasMark(lang.Sensitive)
+	sensitive := v.HasMark(marks.Sensitive)
 	uv, _ := v.Unmark()
 	if uv.IsNull() || !uv.IsKnown() {
 		return out
@@ -71,7 +71,7 @@ func attrs(v cty.Value) map[string]cty.Value {
 	for it := uv.ElementIterator(); it.Next(); {
 		k, e := it.Element()
 		if sensitive {
-			e = e.Mark(lang.Sensitive)
+			e = e.Mark(marks.Sensitive)
 		}
 		out[k.AsString()] = e
 	}
@@ -79,7 +79,7 @@ func attrs(v cty.Value) map[string]cty.Value {
 }
 
 func isBlock(v cty.Value) bool {
-	if v == cty.NilVal || v.HasMark(lang.Sensitive) {
+	if v == cty.NilVal || v.HasMark(marks.Sensitive) {
 		return false
 	}
 	uv, _ := v.Unmark()
@@ -93,7 +93,7 @@ func isAbsent(v cty.Value) bool {
 	if v == cty.NilVal {
 		return true
 	}
-	if v.HasMark(lang.Sensitive) {
+	if v.HasMark(marks.Sensitive) {
 		return false
 	}
 	uv, _ := v.Unmark()
@@ -115,22 +115,6 @@ func sortedKeys(ms ...map[string]cty.Value) []string {
 	return keys
 }
 
-// Duration formats d compactly: "4h", "4h05m", "15m", "45s".
-func Duration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	d = d.Round(time.Second)
-	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
-	switch {
-	case h > 0 && m == 0 && s == 0:
-		return fmt.Sprintf("%dh", h)
-	case h > 0:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	case m > 0 && s == 0:
-		return fmt.Sprintf("%dm", m)
-	case m > 0:
-		return fmt.Sprintf("%dm%02ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
-}
+// Duration formats d compactly: "4h", "4h05m", "15m", "45s" (see
+// durfmt.Format, which the engine shares).
+func Duration(d time.Duration) string { return durfmt.Format(d) }
