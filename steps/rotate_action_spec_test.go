@@ -33,7 +33,7 @@ func TestRotateActionBare202(t *testing.T) {
 	req := rec.request("rotate", planned)
 	start := f.clk.Now()
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), req) })
 	f.checkApply(ar)
 	if ar.Err != nil {
 		t.Fatalf("apply: %v", ar.Err)
@@ -81,7 +81,7 @@ func TestRotateActionBare202Resume(t *testing.T) {
 		}
 	}
 	var ar *executor.ApplyResponse
-	f.run(func() { ar = NewRotateAction().Apply(ctx, req) })
+	f.run(func() { ar = NewRotateAction(f.conns).Apply(ctx, req) })
 	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "apply again to re-attach") {
 		t.Fatalf("interrupted apply: %v", ar.Err)
 	}
@@ -91,7 +91,7 @@ func TestRotateActionBare202Resume(t *testing.T) {
 	rec2 := &recorder{f: f}
 	rreq := &executor.ResumeRequest{ApplyRequest: *rec2.request("rotate", planned), Handle: rec.handles[0]}
 	var rr *executor.ApplyResponse
-	f.run(func() { rr = NewRotateAction().Resume(context.Background(), rreq) })
+	f.run(func() { rr = NewRotateAction(f.conns).Resume(context.Background(), rreq) })
 	f.checkApply(rr)
 	if rr.Err != nil {
 		t.Fatalf("resume: %v", rr.Err)
@@ -115,7 +115,7 @@ func TestRotateActionFailureReason(t *testing.T) {
 			rec := &recorder{f: f}
 			req := rec.request("rotate", f.planRA("rotate", false))
 			var ar *executor.ApplyResponse
-			f.run(func() { ar = NewRotateAction().Apply(context.Background(), req) })
+			f.run(func() { ar = NewRotateAction(f.conns).Apply(context.Background(), req) })
 			if ar.Err == nil || !strings.Contains(ar.Err.Error(), "operation failed: SecretRotationFailed: Secret rotation of product 'microsoft.eventhub' failed at 60%") {
 				t.Fatalf("apply: %v", ar.Err)
 			}
