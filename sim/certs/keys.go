@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/runbook-dev/runbook/internal/atomicfile"
 )
 
 // Key sizes used by the package. Azure Stack Hub requires RSA keys of at
@@ -72,22 +73,7 @@ func persistedKey(name string, bits int) (key *rsa.PrivateKey, ok bool, err erro
 		return nil, true, err
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	tmp, err := os.CreateTemp(dir, ".key-*")
-	if err != nil {
-		return nil, true, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return nil, true, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, true, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil && runtime.GOOS != "windows" {
-		return nil, true, err
-	}
-	return k, true, os.Rename(tmp.Name(), path)
+	return k, true, atomicfile.Write(path, data, 0o600)
 }
 
 // cachedKey returns the process-wide RSA key of the given purpose and size,
