@@ -110,6 +110,9 @@ type planned struct {
 // the plan even when there are errors, so that callers can show what was
 // planned.
 func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
+	if opts.Clock == nil {
+		panic("executor: PlanOptions.Clock is nil")
+	}
 	rb := opts.Runbook
 	now := opts.Clock.Now()
 	// Step bodies are decoded as each step is planned; here only the graph
@@ -142,10 +145,7 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 	if rb.Meta != nil {
 		p.Runbook.Description, p.Runbook.Owner = rb.Meta.Description, rb.Meta.Owner
 	}
-	for _, name := range rb.FileNames {
-		sum := sha256.Sum256(rb.Files[name].Bytes)
-		p.Runbook.Files = append(p.Runbook.Files, plan.File{Name: name, SHA256: hex.EncodeToString(sum[:])})
-	}
+	p.Runbook.Files = RunbookFiles(rb)
 	p.Inputs = Inputs(rb, opts.Key, p.ID)
 	p.Runbook.Endpoints = Endpoints(rb)
 
@@ -239,6 +239,17 @@ func Plan(ctx context.Context, opts PlanOptions) (*Planned, hcl.Diagnostics) {
 	diags = append(diags, wdiags...)
 	p.Window = w
 	return p, diags
+}
+
+// RunbookFiles returns the runbook's files with their SHA-256, as a plan
+// records them.
+func RunbookFiles(rb *lang.Runbook) []plan.File {
+	var files []plan.File
+	for _, name := range rb.FileNames {
+		sum := sha256.Sum256(rb.Files[name].Bytes)
+		files = append(files, plan.File{Name: name, SHA256: hex.EncodeToString(sum[:])})
+	}
+	return files
 }
 
 // planStep plans one step; its dependencies have been planned already.

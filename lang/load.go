@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Options are the inputs of Load that do not come from the runbook files.
@@ -49,6 +50,11 @@ type VarArg struct {
 	// File and Src are set for -var-file: the file's name and content.
 	File string
 	Src  []byte
+	// Resolved, with Name and Source, is a value already resolved, such as
+	// a saved plan's input: it is converted to the variable's type and
+	// validated like any other, not parsed again. A value for a variable
+	// the runbook no longer declares is ignored with a warning.
+	Resolved cty.Value
 }
 
 var topSchema = &hcl.BodySchema{

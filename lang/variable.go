@@ -213,6 +213,10 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 			diags = append(diags, rb.setFromFile(arg, set, given)...)
 			continue
 		}
+		if arg.Resolved != cty.NilVal {
+			diags = append(diags, rb.setResolved(arg, set)...)
+			continue
+		}
 		v, ok := rb.Variables[arg.Name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{
@@ -283,6 +287,20 @@ func (rb *Runbook) setVariables(opts Options) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// setResolved sets a variable to a value resolved before (see
+// VarArg.Resolved).
+func (rb *Runbook) setResolved(arg VarArg, set func(string, cty.Value, string, *hcl.Range)) hcl.Diagnostics {
+	if _, ok := rb.Variables[arg.Name]; !ok {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "Value for undeclared variable",
+			Detail:   fmt.Sprintf("%s sets %q, but the runbook declares no such variable; this value is ignored.", arg.Source, arg.Name),
+		}}
+	}
+	set(arg.Name, arg.Resolved, arg.Source, nil)
+	return nil
 }
 
 // setFromFile reads a variable definitions file: attributes only, literal

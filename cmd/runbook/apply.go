@@ -25,180 +25,261 @@ import (
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/local"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
+// applyFlags are apply's options.
+type applyFlags struct {
+	planFlags
+	fs                                *flag.FlagSet
+	autoApprove, asJSON, fresh        bool
+	onFailure, ignoreWindow, resumeID string
+}
+
+// savedPlan is a reviewed plan apply was given, and where it was read.
+type savedPlan struct {
+	plan *plan.Plan
+	path string
+}
+
 func runApply(e *env, args []string) int {
-	fs := newFlagSet(e, "apply", "[DIR | FILE | PLANFILE]",
-		"Apply a runbook: plan it, show the plan and ask for approval, then run it inside\n"+
-			"the change window with a journal of every step. Given a saved plan, apply checks\n"+
-			"it (hashes, expiry, not yet applied, stamp unchanged) and runs exactly that plan.")
-	var f planFlags
-	f.register(fs)
-	autoApprove := fs.Bool("auto-approve", false, "Apply without asking for approval")
-	onFailure := fs.String("on-failure", "stop", "After a failed step: `stop` starting new steps, or continue with independent ones")
-	asJSON := fs.Bool("json", false, "Stream progress events as JSON lines")
-	ignoreWindow := fs.String("ignore-window", "", "Run outside the change window, for this `reason` (recorded in the journal)")
-	resumeID := fs.String("resume", "", "Resume the unfinished run `id`")
-	fresh := fs.Bool("new", false, "Start a new run even if the last one did not finish")
-	if code, ok := parseFlags(fs, e, args); !ok {
+	a, code, ok := parseApply(e, args)
+	if !ok {
 		return code
 	}
-	if *asJSON {
-		// The stream's first line says which version of it this is.
-		writeEvent(e.stdout, newVersionEvent(clockFor().Now()))
-	}
-	if fs.NArg() > 1 {
-		fmt.Fprintln(e.stderr, "runbook apply: too many arguments")
-		return exitUsage
-	}
-	if *onFailure != "stop" && *onFailure != "continue" {
-		fmt.Fprintf(e.stderr, "runbook apply: -on-failure is stop or continue, not %q\n", *onFailure)
-		return exitUsage
-	}
-	if isSet(fs, "ignore-window") && strings.TrimSpace(*ignoreWindow) == "" {
-		fmt.Fprintln(e.stderr, "runbook apply: -ignore-window needs a reason, e.g. -ignore-window \"emergency change CHG0042\"")
-		return exitUsage
-	}
-
-	target := fs.Arg(0)
-	var saved *plan.Plan
-	var savedPath string
+	target := a.fs.Arg(0)
+	var saved *savedPlan
 	if isPlanFile(target) {
-		savedPath = target
 		p, err := readPlan(target)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "Error: %v\n", err)
 			return exitError
 		}
-		saved = p
+		saved = &savedPlan{plan: p, path: target}
 		target = filepath.FromSlash(p.Runbook.Dir)
-		f.targets = p.Targets
+		a.targets = p.Targets
 	}
-
-	var extra []lang.VarArg
-	if saved != nil {
-		// The plan's non-sensitive inputs are applied as they were planned;
-		// sensitive ones must be given again and are checked below.
-		for _, in := range saved.Inputs {
-			if !in.Sensitive && in.Value != cty.NilVal && in.Source != "default" {
-				b, err := ctyjson.SimpleJSONValue{Value: in.Value}.MarshalJSON()
-				if err == nil {
-					extra = append(extra, lang.VarArg{File: "(plan " + saved.ID + ")", Src: []byte(in.Name + " = " + string(jsonToHCL(b)) + "\n")})
-				}
-			}
-		}
-	}
-	s, ok := openSession(e, target, &f, extra)
+	s, ok := openSession(e, target, &a.planFlags, saved.inputs())
 	if !ok {
 		return exitError
 	}
 	defer s.close()
-	s.autoApproved = *autoApprove
-	s.json = *asJSON
+	s.autoApproved = a.autoApprove
+	s.json = a.asJSON
+	return s.apply(a, saved)
+}
+
+// parseApply parses apply's flags and checks their values.
+func parseApply(e *env, args []string) (*applyFlags, int, bool) {
+	fs := newFlagSet(e, "apply", "[DIR | FILE | PLANFILE]",
+		"Apply a runbook: plan it, show the plan and ask for approval, then run it inside\n"+
+			"the change window with a journal of every step. Given a saved plan, apply checks\n"+
+			"it (hashes, expiry, not yet applied, stamp unchanged) and runs exactly that plan.")
+	a := &applyFlags{}
+	a.register(fs)
+	fs.BoolVar(&a.autoApprove, "auto-approve", false, "Apply without asking for approval")
+	fs.StringVar(&a.onFailure, "on-failure", "stop", "After a failed step: `stop` starting new steps, or continue with independent ones")
+	fs.BoolVar(&a.asJSON, "json", false, "Stream progress events as JSON lines")
+	fs.StringVar(&a.ignoreWindow, "ignore-window", "", "Run outside the change window, for this `reason` (recorded in the journal)")
+	fs.StringVar(&a.resumeID, "resume", "", "Resume the unfinished run `id`")
+	fs.BoolVar(&a.fresh, "new", false, "Start a new run even if the last one did not finish")
+	a.fs = fs
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return nil, code, false
+	}
+	if a.asJSON {
+		// The stream's first line says which version of it this is.
+		writeEvent(e.stdout, newVersionEvent(clockFor().Now()))
+	}
+	switch {
+	case fs.NArg() > 1:
+		fmt.Fprintln(e.stderr, "runbook apply: too many arguments")
+	case a.onFailure != "stop" && a.onFailure != "continue":
+		fmt.Fprintf(e.stderr, "runbook apply: -on-failure is stop or continue, not %q\n", a.onFailure)
+	case isSet(fs, "ignore-window") && strings.TrimSpace(a.ignoreWindow) == "":
+		fmt.Fprintln(e.stderr, "runbook apply: -ignore-window needs a reason, e.g. -ignore-window \"emergency change CHG0042\"")
+	default:
+		return a, exitOK, true
+	}
+	return nil, exitUsage, false
+}
+
+// inputs returns the plan's non-sensitive inputs, to be applied as they
+// were planned (resolved values, not parsed again); sensitive ones must be
+// given again and are checked against the plan's fingerprints.
+func (sp *savedPlan) inputs() []lang.VarArg {
+	if sp == nil {
+		return nil
+	}
+	var vars []lang.VarArg
+	for _, in := range sp.plan.Inputs {
+		if !in.Sensitive && in.Value != cty.NilVal && in.Source != "default" {
+			vars = append(vars, lang.VarArg{Name: in.Name, Resolved: in.Value, Source: "(plan " + sp.plan.ID + ")"})
+		}
+	}
+	return vars
+}
+
+// apply checks a saved plan, plans under the stamps' locks, asks for
+// approval and runs the steps.
+func (s *session) apply(a *applyFlags, saved *savedPlan) int {
 	if saved != nil {
-		if err := s.checkSaved(saved); err != nil {
-			fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		if err := s.checkSaved(saved.plan); err != nil {
+			fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
 			return exitError
 		}
 	}
-
 	// Lock every hub and PEP of the runbook before reading their state, so
 	// that two applies never plan or act on one stamp at once.
 	lk, err := s.lock()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+		fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
 		return exitError
 	}
 	defer lk.Release()
-
 	// Resume: an unfinished last run is continued, not repeated.
-	prior, code, ok := s.findPrior(*resumeID, *fresh)
+	prior, code, ok := s.findPrior(a.resumeID, a.fresh)
 	if !ok {
 		return code
 	}
+	planned, ok := s.prepare(a, saved)
+	if !ok {
+		return exitError
+	}
+	if !planned.HasChanges() && prior == nil {
+		if a.asJSON {
+			writeEvent(s.e.stdout, runEndedEvent{Type: "run_ended", Time: s.clock.Now().UTC(), Status: "no_changes", Steps: map[string]string{}})
+			return exitOK
+		}
+		fmt.Fprintln(s.e.stdout, "Apply complete: nothing to do.")
+		return exitOK
+	}
+	if saved == nil && !a.autoApprove && !s.approve(a.asJSON) {
+		return exitError
+	}
+	window, ok := s.applyWindow(a)
+	if !ok {
+		return exitError
+	}
+	if saved != nil {
+		if err := s.state.consume(saved.plan.ID); err != nil {
+			fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
+			return exitError
+		}
+	}
+	return s.run(a, prior, planned, saved.filePath(), window)
+}
 
+// filePath is the saved plan's path, "" for none.
+func (sp *savedPlan) filePath() string {
+	if sp == nil {
+		return ""
+	}
+	return sp.path
+}
+
+// prepare plans the runbook, checks that a saved plan still says the same,
+// and shows the plan.
+func (s *session) prepare(a *applyFlags, saved *savedPlan) (*executor.Planned, bool) {
+	e := s.e
 	planned, diags := s.plan(e.ctx)
-	if diags.HasErrors() && planned != nil && len(planned.FailedChecks()) > 0 && !*asJSON {
+	if diags.HasErrors() && planned != nil && len(planned.FailedChecks()) > 0 && !a.asJSON {
 		render.Text(e.stdout, planned.Plan, render.Options{Color: e.color(e.stdoutTTY)})
 	}
 	if printDiags(e, s.rb.Files, diags) {
 		s.simulateHint(diags)
-		return exitError
+		return nil, false
 	}
 	if saved != nil {
-		if err := samePlan(saved, planned.Plan); err != nil {
-			fmt.Fprintf(e.stderr, "Error: the stamp changed since plan %s was made: %v. Make a new plan and review it.\n", saved.ID, err)
-			return exitError
+		if err := plan.Verify(saved.plan, planned.Plan); err != nil {
+			fmt.Fprintf(e.stderr, "Error: the stamp changed since plan %s was made: %v. Make a new plan and review it.\n", saved.plan.ID, err)
+			return nil, false
 		}
 	}
-	if !*asJSON {
+	if !a.asJSON {
 		render.Text(e.stdout, planned.Plan, render.Options{Color: e.color(e.stdoutTTY)})
 		fmt.Fprintln(e.stdout)
 	}
-	if !planned.HasChanges() && prior == nil {
-		if *asJSON {
-			writeEvent(e.stdout, runEndedEvent{Type: "run_ended", Time: s.clock.Now().UTC(), Status: "no_changes", Steps: map[string]string{}})
-			return exitOK
-		}
-		fmt.Fprintln(e.stdout, "Apply complete: nothing to do.")
-		return exitOK
-	}
-	if saved == nil && !*autoApprove {
-		if !e.stdinTTY {
-			fmt.Fprintln(e.stderr, "Error: apply needs approval: run it on a terminal to answer, or pass -auto-approve (or apply a reviewed plan file).")
-			return exitError
-		}
-		// With -json, stdout is the event stream: the question goes to
-		// stderr.
-		ask := e.stdout
-		if *asJSON {
-			ask = e.stderr
-		}
-		fmt.Fprint(ask, "Do you want to apply this plan? Only 'yes' will be accepted: ")
-		line, err := readAnswer(e.ctx, e.stdin)
-		if errors.Is(err, errInterrupted) {
-			fmt.Fprintln(ask)
-			fmt.Fprintln(e.stderr, "Apply cancelled: interrupted.")
-			return exitError
-		}
-		if strings.TrimSpace(string(line)) != "yes" {
-			fmt.Fprintln(ask, "Apply cancelled.")
-			return exitError
-		}
-	}
+	return planned, true
+}
 
-	// Change window.
-	var window *lang.Window
-	if len(s.rb.Windows) > 0 && *ignoreWindow == "" {
-		w, wdiags := executor.ChooseWindow(s.rb, f.window, s.clock.Now())
-		if printDiags(e, s.rb.Files, wdiags) {
-			return exitError
-		}
-		window = w
+// approve asks the operator on a terminal to approve the plan shown. With
+// -json, stdout is the event stream: the question goes to stderr.
+func (s *session) approve(asJSON bool) bool {
+	e := s.e
+	if !e.stdinTTY {
+		fmt.Fprintln(e.stderr, "Error: apply needs approval: run it on a terminal to answer, or pass -auto-approve (or apply a reviewed plan file).")
+		return false
 	}
-
-	if saved != nil {
-		if err := s.state.consume(saved.ID); err != nil {
-			fmt.Fprintf(e.stderr, "Error: %v\n", err)
-			return exitError
-		}
+	ask := e.stdout
+	if asJSON {
+		ask = e.stderr
 	}
+	fmt.Fprint(ask, "Do you want to apply this plan? Only 'yes' will be accepted: ")
+	line, err := readAnswer(e.ctx, e.stdin)
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintln(ask)
+		fmt.Fprintln(e.stderr, "Apply cancelled: interrupted.")
+		return false
+	}
+	if strings.TrimSpace(string(line)) != "yes" {
+		fmt.Fprintln(ask, "Apply cancelled.")
+		return false
+	}
+	return true
+}
 
-	j, runID, err := s.openJournal(prior, planned, savedPath, *ignoreWindow)
+// applyWindow returns the change window the run must fit, nil when the
+// runbook has none or the operator overrode it.
+func (s *session) applyWindow(a *applyFlags) (*lang.Window, bool) {
+	if len(s.rb.Windows) == 0 || a.ignoreWindow != "" {
+		return nil, true
+	}
+	w, wdiags := executor.ChooseWindow(s.rb, a.window, s.clock.Now())
+	if printDiags(s.e, s.rb.Files, wdiags) {
+		return nil, false
+	}
+	return w, true
+}
+
+// run journals and runs the planned steps, and reports how they ended.
+func (s *session) run(a *applyFlags, prior *journal.Run, planned *executor.Planned, planFile string, window *lang.Window) int {
+	j, runID, err := s.openJournal(prior, planned, planFile, a.ignoreWindow)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "Error: the journal cannot be written, so nothing was applied: %v\n", err)
+		fmt.Fprintf(s.e.stderr, "Error: the journal cannot be written, so nothing was applied: %v\n", err)
 		return exitError
 	}
-
-	// Two stages once steps run: the first signal starts nothing new and
-	// lets running steps reach a safe point; the second detaches at once.
 	stop := make(chan struct{})
-	ctx, detach := context.WithCancel(e.ctx)
+	ctx, detach := context.WithCancel(s.e.ctx)
 	defer detach()
-	progress := newProgress(e, *asJSON, s.clock)
+	progress := newProgress(s.e, a.asJSON, s.clock)
+	defer s.e.onSignal(interruptStages(j, progress, stop, detach))()
+
+	every := time.Minute
+	if s.sim != nil {
+		// The simulated clock skips ahead: a line every half hour of its
+		// time is a few a second of wall time.
+		every = 30 * time.Minute
+	}
+	res := executor.Apply(ctx, executor.ApplyOptions{
+		StillRunningEvery: every,
+		Runbook:           s.rb, Planned: planned, Registry: s.registry(), Clock: s.clock,
+		Journal: j, Parallelism: a.parallelism, ContinueOnFailure: a.onFailure == "continue",
+		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
+	})
+	jerr := j.Close()
+	if jerr == nil {
+		jerr = s.recordHead(runID, j)
+	}
+	progress.close()
+	return s.report(res, runID, jerr, a.asJSON)
+}
+
+// interruptStages returns the signal handler of a running apply, in two
+// stages: the first signal starts nothing new and lets running steps reach
+// a safe point; the second detaches at once.
+func interruptStages(j *journal.Journal, progress *progress, stop chan struct{}, detach func()) func(os.Signal) bool {
 	var stage int
-	restore := e.onSignal(func(os.Signal) bool {
+	return func(os.Signal) bool {
 		stage++
 		switch stage {
 		case 1:
@@ -213,27 +294,7 @@ func runApply(e *env, args []string) int {
 			return true
 		}
 		return false
-	})
-	defer restore()
-
-	every := time.Minute
-	if s.sim != nil {
-		// The simulated clock skips ahead: a line every half hour of its
-		// time is a few a second of wall time.
-		every = 30 * time.Minute
 	}
-	res := executor.Apply(ctx, executor.ApplyOptions{
-		StillRunningEvery: every,
-		Runbook:           s.rb, Planned: planned, Registry: s.registry(), Clock: s.clock,
-		Journal: j, Parallelism: f.parallelism, ContinueOnFailure: *onFailure == "continue",
-		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
-	})
-	jerr := j.Close()
-	if jerr == nil {
-		jerr = s.recordHead(runID, j)
-	}
-	progress.close()
-	return s.report(res, runID, jerr, *asJSON)
 }
 
 // recordHead keeps the closed journal's head (its record count and last
@@ -304,86 +365,17 @@ func isPlanFile(path string) bool {
 	return bytes.HasPrefix(t, []byte("{")) || bytes.HasPrefix(t, []byte("[")) || bytes.Equal(t, []byte("null"))
 }
 
-// checkSaved verifies a saved plan against the runbook as it is now.
+// checkSaved verifies that a saved plan may be applied to the runbook as
+// it is now: not expired, not applied yet, made from these files and
+// inputs.
 func (s *session) checkSaved(p *plan.Plan) error {
-	now := s.clock.Now()
-	if now.After(p.ExpiresAt) {
-		return fmt.Errorf("plan %s expired at %s; make a new plan", p.ID, p.ExpiresAt.UTC().Format(time.RFC3339))
+	if err := plan.CheckExpiry(p, s.clock.Now()); err != nil {
+		return err
 	}
 	if s.state.consumed(p.ID) {
 		return fmt.Errorf("plan %s was applied already; a plan is applied once: make a new one", p.ID)
 	}
-	files := map[string]string{}
-	for _, name := range s.rb.FileNames {
-		files[name] = sha256Hex(s.rb.Files[name].Bytes)
-	}
-	for _, f := range p.Runbook.Files {
-		got, ok := files[f.Name]
-		switch {
-		case !ok:
-			return fmt.Errorf("%s was part of the plan but is gone; make a new plan", f.Name)
-		case got != f.SHA256:
-			return fmt.Errorf("%s changed since the plan was made; make a new plan", f.Name)
-		}
-		delete(files, f.Name)
-	}
-	for name := range files {
-		return fmt.Errorf("%s is new since the plan was made; make a new plan", name)
-	}
-	now2 := executor.Inputs(s.rb, s.stepKey(), p.ID)
-	byName := map[string]plan.Input{}
-	for _, in := range now2 {
-		byName[in.Name] = in
-	}
-	for _, in := range p.Inputs {
-		cur, ok := byName[in.Name]
-		if !ok {
-			return fmt.Errorf("variable %q was part of the plan but is no longer declared", in.Name)
-		}
-		if in.Sensitive {
-			if cur.Fingerprint != in.Fingerprint {
-				return fmt.Errorf("the value of sensitive variable %q differs from the one planned; give the same value (it is compared by fingerprint) or make a new plan", in.Name)
-			}
-			continue
-		}
-		if in.Value != cty.NilVal && cur.Value != cty.NilVal && !in.Value.RawEquals(cur.Value) {
-			return fmt.Errorf("the value of variable %q differs from the one planned", in.Name)
-		}
-	}
-	return nil
-}
-
-// samePlan checks that a fresh plan proposes what the saved one did.
-func samePlan(saved, fresh *plan.Plan) error {
-	if len(saved.Changes) != len(fresh.Changes) {
-		return fmt.Errorf("it now has %d steps, the plan %d", len(fresh.Changes), len(saved.Changes))
-	}
-	for _, c := range saved.Changes {
-		f := fresh.Change(c.Address)
-		switch {
-		case f == nil:
-			return fmt.Errorf("%s is no longer in the runbook", c.Address)
-		case f.Action != c.Action:
-			return fmt.Errorf("%s would now %s (%c), the plan said %s (%c)", c.Address, f.Action, rune(f.Action), c.Action, rune(c.Action))
-		case f.Remote != c.Remote:
-			return fmt.Errorf("%s: the stamp's state is not what the plan read", c.Address)
-		case !sameMap(f.Fingerprints, c.Fingerprints):
-			return fmt.Errorf("%s: its inputs (files or secrets) changed since the plan", c.Address)
-		}
-	}
-	return nil
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
+	return plan.CheckSources(p, executor.RunbookFiles(s.rb), executor.Inputs(s.rb, s.stepKey(), p.ID))
 }
 
 // findPrior returns the run to resume: -resume ID, or the last run if it
@@ -570,12 +562,4 @@ func exitFor(res *executor.ApplyResult) int {
 		return exitOK
 	}
 	return exitError
-}
-
-// jsonToHCL turns a JSON value into the HCL expression of the same value:
-// HCL's object syntax accepts JSON's, but HCL interpolates "${" and "%{" in
-// strings, so those are escaped.
-func jsonToHCL(b []byte) []byte {
-	b = bytes.ReplaceAll(b, []byte("${"), []byte("$${"))
-	return bytes.ReplaceAll(b, []byte("%{"), []byte("%%{"))
 }

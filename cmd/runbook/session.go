@@ -248,10 +248,10 @@ func (s *session) registry() *executor.Registry {
 
 // stepKey keys the fingerprints that steps journal, which later plans
 // compare: stable across plans, unlike the plan's own keys.
-func (s *session) stepKey() []byte { return derive(s.key, "step fingerprints") }
+func (s *session) stepKey() []byte { return state.StepKey(s.key) }
 
 // planKey keys the MAC of one saved plan.
-func planKey(key []byte, planID string) []byte { return derive(key, "plan file "+planID) }
+func planKey(key []byte, planID string) []byte { return state.PlanKey(key, planID) }
 
 // plan runs the planner.
 func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/runbook-dev/runbook/internal/atomicfile"
 	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
@@ -72,7 +72,7 @@ func (s stateDir) key() ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	tmp, err := writeTemp(p, b)
+	tmp, err := atomicfile.WriteTemp(p, b, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create the runbook key: %w", err)
 	}
@@ -86,7 +86,7 @@ func (s stateDir) key() ([]byte, error) {
 		}
 		return nil, fmt.Errorf("create the runbook key: %w", err)
 	}
-	syncDir(s.root)
+	atomicfile.SyncDir(s.root)
 	return b, nil
 }
 
@@ -107,13 +107,6 @@ func readKey(p string) ([]byte, error) {
 			"(saved plans made with the old key must then be made again)", p, len(b), keySize)
 	}
 	return b, nil
-}
-
-// derive returns a key for one purpose, so that no two uses share a key.
-func derive(key []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }
 
 // consumed reports whether the plan with this id was applied already.
@@ -147,16 +140,7 @@ func writePrivate(path string, data []byte) error {
 	if err := replaceable(path); err != nil {
 		return err
 	}
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	syncDir(filepath.Dir(path))
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // replaceable reports an error if something other than a regular file is
@@ -187,45 +171,6 @@ func replaceable(path string) error {
 		what = "a device"
 	}
 	return fmt.Errorf("refusing to replace %s: it is %s, not a regular file; choose another path", path, what)
-}
-
-// writeTemp writes data to a new 0600 file beside path, synced to disk,
-// and returns its name.
-func writeTemp(path string, data []byte) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return "", err
-	}
-	err = tmp.Chmod(0o600)
-	if isWindows() {
-		err = nil // no mode bits there
-	}
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
-}
-
-// syncDir makes a rename or link in dir durable, where the system allows
-// it (not on Windows); a failure only weakens durability, so it is ignored.
-func syncDir(dir string) {
-	if isWindows() {
-		return
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func sha256Hex(b []byte) string {
