@@ -357,97 +357,92 @@ func (r *reader) object(se xml.StartElement, depth int) (*Object, error) {
 	}
 }
 
-func (r *reader) typeNames(se xml.StartElement) ([]string, error) {
-	names := []string{}
+// children calls fn with each child element of the element named in (the
+// one whose start tag was read last), up to its end tag; fn reads or skips
+// the child whole. A read error names the element it happened in.
+func (r *reader) children(in string, fn func(xml.StartElement) error) error {
 	for {
 		tok, err := r.d.Token()
 		if err != nil {
-			return nil, fmt.Errorf("psrp: CLIXML: in <TN>: %w", unexpectedEOF(err))
+			return fmt.Errorf("psrp: CLIXML: in <%s>: %w", in, unexpectedEOF(err))
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			return names, nil
+			return nil
 		case xml.StartElement:
-			if t.Name.Local != "T" {
-				return nil, fmt.Errorf("psrp: CLIXML: <%s> inside <TN>", t.Name.Local)
+			if err := fn(t); err != nil {
+				return err
 			}
-			s, err := r.text(t, false)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, DecodeString(s))
 		}
 	}
+}
+
+func (r *reader) typeNames(se xml.StartElement) ([]string, error) {
+	names := []string{}
+	err := r.children("TN", func(t xml.StartElement) error {
+		if t.Name.Local != "T" {
+			return fmt.Errorf("psrp: CLIXML: <%s> inside <TN>", t.Name.Local)
+		}
+		s, err := r.text(t, false)
+		names = append(names, DecodeString(s))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
 }
 
 func (r *reader) properties(se xml.StartElement, depth int) ([]Property, error) {
 	props := []Property{}
-	for {
-		tok, err := r.d.Token()
-		if err != nil {
-			return nil, fmt.Errorf("psrp: CLIXML: in <%s>: %w", se.Name.Local, unexpectedEOF(err))
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return props, nil
-		case xml.StartElement:
-			v, name, err := r.element(t, depth)
-			if err != nil {
-				return nil, err
-			}
-			props = append(props, Property{Name: name, Value: v})
-		}
+	err := r.children(se.Name.Local, func(t xml.StartElement) error {
+		v, name, err := r.element(t, depth)
+		props = append(props, Property{Name: name, Value: v})
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return props, nil
 }
 
 func (r *reader) items(se xml.StartElement, depth int) ([]any, error) {
 	items := []any{}
-	for {
-		tok, err := r.d.Token()
-		if err != nil {
-			return nil, fmt.Errorf("psrp: CLIXML: in <%s>: %w", se.Name.Local, unexpectedEOF(err))
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return items, nil
-		case xml.StartElement:
-			v, _, err := r.element(t, depth)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, v)
-		}
+	err := r.children(se.Name.Local, func(t xml.StartElement) error {
+		v, _, err := r.element(t, depth)
+		items = append(items, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return items, nil
 }
 
 func (r *reader) dict(depth int) ([]DictEntry, error) {
 	entries := []DictEntry{}
-	for {
-		tok, err := r.d.Token()
+	err := r.children("DCT", func(t xml.StartElement) error {
+		if t.Name.Local != "En" {
+			return fmt.Errorf("psrp: CLIXML: <%s> inside <DCT>", t.Name.Local)
+		}
+		props, err := r.properties(t, depth)
 		if err != nil {
-			return nil, fmt.Errorf("psrp: CLIXML: in <DCT>: %w", unexpectedEOF(err))
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return entries, nil
-		case xml.StartElement:
-			if t.Name.Local != "En" {
-				return nil, fmt.Errorf("psrp: CLIXML: <%s> inside <DCT>", t.Name.Local)
+		var e DictEntry
+		for _, p := range props {
+			switch p.Name {
+			case "Key":
+				e.Key = p.Value
+			case "Value":
+				e.Value = p.Value
 			}
-			props, err := r.properties(t, depth)
-			if err != nil {
-				return nil, err
-			}
-			var e DictEntry
-			for _, p := range props {
-				switch p.Name {
-				case "Key":
-					e.Key = p.Value
-				case "Value":
-					e.Value = p.Value
-				}
-			}
-			entries = append(entries, e)
 		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return entries, nil
 }
