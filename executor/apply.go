@@ -183,6 +183,11 @@ type applier struct {
 // closes. Every side effect is announced in the journal before it happens
 // and its outcome recorded after.
 func Apply(ctx context.Context, opts ApplyOptions) *ApplyResult {
+	if opts.Clock == nil {
+		// Step types wait and read the time only through the request's
+		// clock; there is no silent fallback to the real one.
+		panic("executor: ApplyOptions.Clock is nil")
+	}
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = DefaultParallelism
 	}

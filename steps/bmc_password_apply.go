@@ -131,9 +131,6 @@ const closeTimeout = 30 * time.Second
 // closePEP closes s on a context of its own, so that a step that timed
 // out or was interrupted still gives its session back to the PEP.
 func closePEP(ctx context.Context, clk clock.Clock, s pep.Session) error {
-	if clk == nil {
-		clk = clock.Real
-	}
 	cctx, cancel := clock.WithTimeout(context.WithoutCancel(ctx), clk, closeTimeout)
 	defer cancel()
 	return s.Close(cctx)

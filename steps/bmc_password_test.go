@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/lang"
@@ -358,7 +359,7 @@ step "bmc_password" "bmc" {
 	req := f.request("bmc", nil)
 	for i := range 2 {
 		resp := BMCPassword{peps: f.dialer}.Resume(context.Background(), &executor.ResumeRequest{ApplyRequest: executor.ApplyRequest{
-			Address: req.Address, Step: req.Step, Config: req.Config, Runbook: f.rb, Attempt: i + 1, Fingerprint: f.fingerprint,
+			Address: req.Address, Step: req.Step, Config: req.Config, Runbook: f.rb, Clock: clock.Real, Attempt: i + 1, Fingerprint: f.fingerprint,
 		}})
 		if resp.Err != nil {
 			t.Fatalf("resume %d: %v", i+1, resp.Err)

@@ -362,13 +362,9 @@ func certificateNames(all []hub.ProductSecret) string {
 	return fmt.Sprint(names)
 }
 
-// nowOf returns the clock's now (the real clock when nil).
-func nowOf(c clock.Clock) time.Time {
-	if c == nil {
-		c = clock.Real
-	}
-	return c.Now().UTC()
-}
+// nowOf returns the clock's now, in UTC. The executor always sets the
+// request's clock (a nil one is a programming error and panics here).
+func nowOf(c clock.Clock) time.Time { return c.Now().UTC() }
 
 // stepExpected returns the step's expected_duration, or def.
 func stepExpected(s *lang.Step, def time.Duration) time.Duration {

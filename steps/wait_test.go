@@ -47,17 +47,18 @@ func TestWait(t *testing.T) {
 			if resp.Action != plan.Run || resp.ExpectedDuration <= 0 {
 				t.Fatalf("plan %+v", resp)
 			}
-			fake := clock.NewFake(time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC))
+			start := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+			fake := clock.NewFake(start)
 			done := make(chan *executor.ApplyResponse)
 			go func() { done <- w.Apply(context.Background(), &executor.ApplyRequest{Config: cfg, Clock: fake}) }()
 			if err := fake.BlockUntil(context.Background(), 1); err != nil {
 				t.Fatal(err)
 			}
 			fake.Advance(resp.ExpectedDuration - time.Second)
-			select {
-			case <-done:
-				t.Fatal("the wait ended early")
-			case <-time.After(10 * time.Millisecond):
+			// The wait's timer, due at the end of the duration, is still
+			// pending: the wait has not ended a second early.
+			if next, ok := fake.Next(); !ok || !next.Equal(start.Add(resp.ExpectedDuration)) {
+				t.Fatalf("next timer = %v, %v; want the wait's, due at %v", next, ok, start.Add(resp.ExpectedDuration))
 			}
 			fake.Advance(time.Second)
 			if r := <-done; r.Err != nil {
