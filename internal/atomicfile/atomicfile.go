@@ -12,9 +12,20 @@ import (
 )
 
 // Write writes data to path atomically with mode perm, replacing any file
-// there. The directory must exist.
+// there, and makes it durable. The directory must exist.
 func Write(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := WriteTemp(path, data, perm)
+	return write(path, data, perm, true)
+}
+
+// WriteUnsynced is Write without the syncs: a reader never sees a torn
+// file, but a crash may lose the write. For state that can be lost, such
+// as a simulator's, where a disk flush per change would only slow it.
+func WriteUnsynced(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+func write(path string, data []byte, perm fs.FileMode, sync bool) error {
+	tmp, err := writeTemp(path, data, perm, sync)
 	if err != nil {
 		return err
 	}
@@ -22,7 +33,9 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	SyncDir(filepath.Dir(path))
+	if sync {
+		SyncDir(filepath.Dir(path))
+	}
 	return nil
 }
 
@@ -31,6 +44,10 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // caller puts it in place (os.Rename, or os.Link to refuse an existing
 // file) and removes the name in any case.
 func WriteTemp(path string, data []byte, perm fs.FileMode) (string, error) {
+	return writeTemp(path, data, perm, true)
+}
+
+func writeTemp(path string, data []byte, perm fs.FileMode, sync bool) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return "", err
@@ -41,7 +58,7 @@ func WriteTemp(path string, data []byte, perm fs.FileMode) (string, error) {
 	if err == nil {
 		_, err = tmp.Write(data)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -10,13 +10,15 @@ import (
 
 func TestWrite(t *testing.T) {
 	tests := map[string]struct {
-		old  []byte // nil: no file before
-		data []byte
-		perm fs.FileMode
+		old      []byte // nil: no file before
+		data     []byte
+		perm     fs.FileMode
+		unsynced bool
 	}{
-		"new private file": {data: []byte("key"), perm: 0o600},
-		"replaces":         {old: []byte("old content, longer"), data: []byte("new"), perm: 0o644},
-		"empty":            {old: []byte("x"), data: []byte{}, perm: 0o600},
+		"new private file":  {data: []byte("key"), perm: 0o600},
+		"replaces":          {old: []byte("old content, longer"), data: []byte("new"), perm: 0o644},
+		"empty":             {old: []byte("x"), data: []byte{}, perm: 0o600},
+		"unsynced replaces": {old: []byte("old"), data: []byte("simulator state"), perm: 0o600, unsynced: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -27,7 +29,11 @@ func TestWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := Write(path, tc.data, tc.perm); err != nil {
+			write := Write
+			if tc.unsynced {
+				write = WriteUnsynced
+			}
+			if err := write(path, tc.data, tc.perm); err != nil {
 				t.Fatal(err)
 			}
 			got, err := os.ReadFile(path)

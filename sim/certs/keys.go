@@ -73,7 +73,7 @@ func persistedKey(name string, bits int) (key *rsa.PrivateKey, ok bool, err erro
 		return nil, true, err
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	return k, true, atomicfile.Write(path, data, 0o600)
+	return k, true, atomicfile.WriteUnsynced(path, data, 0o600)
 }
 
 // cachedKey returns the process-wide RSA key of the given purpose and size,

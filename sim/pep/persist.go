@@ -97,5 +97,5 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.Write(path, b, 0o600)
+	return atomicfile.WriteUnsynced(path, b, 0o600)
 }
