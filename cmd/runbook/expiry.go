@@ -281,13 +281,13 @@ func (s *session) expiryWarnings(ctx context.Context, p *plan.Plan) {
 		go func() {
 			defer wg.Done()
 			block := "hub." + name
-			c, err := s.conns.Connect(ctx, "hub", name)
+			c, _, err := s.hubs.Hub(ctx, name)
 			var errs []error
 			var found []expiry.Secret
 			if err != nil {
 				errs = []error{fmt.Errorf("%s: %w", block, err)}
 			} else {
-				found, errs = expiry.ReadHub(ctx, block, c.(*hub.Client))
+				found, errs = expiry.ReadHub(ctx, block, c)
 			}
 			mu.Lock()
 			defer mu.Unlock()
