@@ -19,6 +19,7 @@ import (
 	"github.com/runbook-dev/runbook/sim/certs"
 	simpep "github.com/runbook-dev/runbook/sim/pep"
 	simwsman "github.com/runbook-dev/runbook/sim/wsman"
+	"github.com/runbook-dev/runbook/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -94,15 +95,15 @@ func rotationFixture(t *testing.T, flaw certs.Flaw) (*pepFixture, SecretRotation
 		t.Fatal(err)
 	}
 	f.ep.PEP.AddShare(simpep.Share{UNC: shareUNC, Dir: dir, Username: `CONTOSO\certshare`, Password: canaryShare})
-	return f, SecretRotation{served: servedBy{f.ep}, poll: 20 * time.Millisecond}
+	return f, SecretRotation{peps: f.dialer, served: servedBy{f.ep}, poll: 20 * time.Millisecond}
 }
 
-func (f *pepFixture) planStep(st executor.StepType, name string, h *executor.History) *executor.PlanResponse {
+func (f *pepFixture) planStep(st executor.StepType, name string, h *state.History) *executor.PlanResponse {
 	f.t.Helper()
 	s := f.rb.Steps[name]
 	return st.Plan(context.Background(), &executor.PlanRequest{
-		Address: "step." + name, Config: f.decode(st, name), Runbook: f.rb, Conns: f.dialer, Clock: clock.Real,
-		History: h, Fingerprint: f.fingerprint, DeclRange: s.DeclRange,
+		Address: s.Address(), Step: s, Config: f.decode(st, name), Runbook: f.rb, Clock: clock.Real,
+		History: h, Fingerprint: f.fingerprint,
 	})
 }
 
@@ -120,9 +121,10 @@ func (f *pepFixture) decode(st executor.StepType, name string) (v cty.Value) {
 // handles.
 func (f *pepFixture) applyStep(st executor.StepType, name string, resp *executor.PlanResponse, handles *[]string) *executor.ApplyResponse {
 	f.t.Helper()
-	ch := &plan.Change{Address: "step." + name, Action: resp.Action, Private: resp.Private, Fingerprints: resp.Fingerprints, After: resp.After}
+	s := f.rb.Steps[name]
+	ch := &plan.Change{Address: s.Address().String(), Action: resp.Action, Private: resp.Private, Fingerprints: resp.Fingerprints, After: resp.After}
 	return st.Apply(context.Background(), &executor.ApplyRequest{
-		Address: "step." + name, Config: f.decode(st, name), Runbook: f.rb, Conns: f.dialer, Clock: clock.Real,
+		Address: s.Address(), Step: s, Config: f.decode(st, name), Runbook: f.rb, Clock: clock.Real,
 		Planned: ch, Attempt: 1, Fingerprint: f.fingerprint,
 		Handle: func(h string) error { *handles = append(*handles, h); return nil },
 	})
@@ -186,7 +188,7 @@ func TestSecretRotationExternal(t *testing.T) {
 	if count(cmds, "Start-SecretRotation") != 1 || count(cmds, "Test-AzureStack") != 3 {
 		t.Errorf("commands %q: want one rotation, readiness at plan and apply, and the verification", cmds)
 	}
-	again := f.planStep(st, "external", &executor.History{LastSuccess: ar.Result})
+	again := f.planStep(st, "external", &state.History{LastSuccess: ar.Result})
 	if again.Diagnostics.HasErrors() || again.Action != plan.NoOp {
 		t.Errorf("plan after apply: %v (%s) %s", again.Action, again.Reason, diagText(f.rb, again.Diagnostics))
 	}
@@ -313,7 +315,7 @@ func TestSecretRotationResume(t *testing.T) {
 	<-done
 	cancel()
 	ar := st.Resume(context.Background(), &executor.ResumeRequest{Handle: id, ApplyRequest: executor.ApplyRequest{
-		Address: "step.external", Conns: f.dialer, Config: f.decode(st, "external"), Runbook: f.rb, Clock: clock.Real,
+		Address: f.rb.Steps["external"].Address(), Step: f.rb.Steps["external"], Config: f.decode(st, "external"), Runbook: f.rb, Clock: clock.Real,
 		Planned: &plan.Change{Action: resp.Action, Private: resp.Private, After: resp.After}, Attempt: 1, Fingerprint: f.fingerprint,
 	}})
 	if ar.Err != nil {
@@ -331,7 +333,7 @@ func TestSecretRotationResume(t *testing.T) {
 // plan and at apply, for readiness_check and secret_rotation alike.
 func TestReadinessBlocks(t *testing.T) {
 	f, st := rotationFixture(t, certs.FlawNone)
-	rc := ReadinessCheck{}
+	rc := ReadinessCheck{peps: f.dialer}
 	if resp := f.planStep(rc, "ready", nil); resp.Diagnostics.HasErrors() || resp.Action != plan.Run {
 		t.Fatalf("healthy stamp: %v %s", resp.Action, diagText(f.rb, resp.Diagnostics))
 	}
@@ -364,12 +366,12 @@ func TestReadinessBlocks(t *testing.T) {
 func TestSecretRotationInternal(t *testing.T) {
 	f, st := rotationFixture(t, certs.FlawNone)
 	tests := []struct {
-		h    *executor.History
+		h    *state.History
 		want plan.Action
 	}{
 		{nil, plan.Update},
-		{&executor.History{LastSuccess: map[string]string{}, LastSuccessAt: time.Now().Add(-24 * time.Hour)}, plan.NoOp},
-		{&executor.History{LastSuccess: map[string]string{}, LastSuccessAt: time.Now().Add(-200 * 24 * time.Hour)}, plan.Update},
+		{&state.History{LastSuccess: map[string]string{}, LastSuccessAt: time.Now().Add(-24 * time.Hour)}, plan.NoOp},
+		{&state.History{LastSuccess: map[string]string{}, LastSuccessAt: time.Now().Add(-200 * 24 * time.Hour)}, plan.Update},
 	}
 	for _, tc := range tests {
 		resp := f.planStep(st, "internal", tc.h)
