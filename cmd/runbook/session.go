@@ -319,4 +319,3 @@ func (s *session) fingerprint() func([]byte) string {
 	key := s.stepKey()
 	return func(b []byte) string { return executor.Fingerprint(key, b) }
 }
-
