@@ -27,6 +27,7 @@ import (
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/lock"
+	"github.com/runbook-dev/runbook/internal/atomicfile"
 	"github.com/runbook-dev/runbook/state"
 )
 
@@ -289,24 +290,4 @@ func (b *Backend) Key(ctx context.Context) ([]byte, error) {
 
 // WritePrivate writes a file with mode 0600 atomically: a temporary file
 // beside it, fsynced, renamed over it.
-func WritePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil && !isWindows {
-		tmp.Close()
-		return err
-	}
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+func WritePrivate(path string, data []byte) error { return atomicfile.Write(path, data, 0o600) }

@@ -1,11 +1,6 @@
 package local
 
-import (
-	"runtime"
-	"time"
-)
-
-const isWindows = runtime.GOOS == "windows"
+import "time"
 
 // lockPoll is how often WriteDocument retries the document's lock while
 // another process writes it (a few milliseconds at most).
