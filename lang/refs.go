@@ -188,7 +188,12 @@ func undeclared(root, name string, rng hcl.Range, names []string) *hcl.Diagnosti
 
 // didYouMean returns " Did you mean "x"?" for the closest of names to s, or
 // "" when none is close.
-func didYouMean(s string, names []string) string {
+func didYouMean(s string, names []string) string { return DidYouMean(s, names) }
+
+// DidYouMean returns " Did you mean "x"?" for the closest of names to s
+// (at most two edits away), or "" when none is close: the suggestion of
+// runbook's diagnostics, and of the CLI for mistyped commands and flags.
+func DidYouMean(s string, names []string) string {
 	best, bestDist := "", 3
 	for _, n := range names {
 		if d := levenshtein.Distance(s, n, nil); d < bestDist {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/agext/levenshtein"
+	"github.com/runbook-dev/runbook/lang"
 	"golang.org/x/term"
 )
 
@@ -199,18 +199,7 @@ func commandNames() []string {
 
 // didYouMean returns " Did you mean "x"?" for the closest of names to s, or
 // "" when none is close, as lang's diagnostics do for references.
-func didYouMean(s string, names []string) string {
-	best, bestDist := "", 3
-	for _, n := range names {
-		if d := levenshtein.Distance(s, n, nil); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
-}
+func didYouMean(s string, names []string) string { return lang.DidYouMean(s, names) }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "Usage: runbook <command> [flags] [args]\n\n"+
