@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbook-dev/runbook/executor"
@@ -23,7 +24,6 @@ import (
 	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/state"
-	"github.com/runbook-dev/runbook/state/local"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -49,13 +49,13 @@ func runApply(e *env, args []string) int {
 	target := a.fs.Arg(0)
 	var saved *savedPlan
 	if isPlanFile(target) {
-		p, err := readPlan(target)
+		p, dir, err := readSavedPlan(e, target, a.fs.Arg(1))
 		if err != nil {
 			fmt.Fprintf(e.stderr, "Error: %v\n", err)
 			return exitError
 		}
 		saved = &savedPlan{plan: p, path: target}
-		target = filepath.FromSlash(p.Runbook.Dir)
+		target = dir
 		a.targets = p.Targets
 	}
 	s, ok := openSession(e, target, &a.planFlags, saved.inputs())
@@ -70,7 +70,7 @@ func runApply(e *env, args []string) int {
 
 // parseApply parses apply's flags and checks their values.
 func parseApply(e *env, args []string) (*applyFlags, int, bool) {
-	fs := newFlagSet(e, "apply", "[DIR | FILE | PLANFILE]",
+	fs := newFlagSet(e, "apply", "[DIR | FILE | PLANFILE [DIR]]",
 		"Apply a runbook: plan it, show the plan and ask for approval, then run it inside\n"+
 			"the change window with a journal of every step. Given a saved plan, apply checks\n"+
 			"it (hashes, expiry, not yet applied, stamp unchanged) and runs exactly that plan.")
@@ -91,7 +91,7 @@ func parseApply(e *env, args []string) (*applyFlags, int, bool) {
 		writeEvent(e.stdout, newVersionEvent(clockFor().Now()))
 	}
 	switch {
-	case fs.NArg() > 1:
+	case fs.NArg() > 2 || fs.NArg() == 2 && !isPlanFile(fs.Arg(0)):
 		fmt.Fprintln(e.stderr, "runbook apply: too many arguments")
 	case a.onFailure != "stop" && a.onFailure != "continue":
 		fmt.Fprintf(e.stderr, "runbook apply: -on-failure is stop or continue, not %q\n", a.onFailure)
@@ -130,12 +130,12 @@ func (s *session) apply(a *applyFlags, saved *savedPlan) int {
 	}
 	// Lock every hub and PEP of the runbook before reading their state, so
 	// that two applies never plan or act on one stamp at once.
-	lk, err := s.lock()
+	release, err := s.takeLocks()
 	if err != nil {
 		fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
 		return exitError
 	}
-	defer lk.Release()
+	defer release()
 	// Resume: an unfinished last run is continued, not repeated.
 	prior, code, ok := s.findPrior(a.resumeID, a.fresh)
 	if !ok {
@@ -161,7 +161,7 @@ func (s *session) apply(a *applyFlags, saved *savedPlan) int {
 		return exitError
 	}
 	if saved != nil {
-		if err := s.state.consume(saved.plan.ID); err != nil {
+		if err := s.consume(saved.plan.ID); err != nil {
 			fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
 			return exitError
 		}
@@ -249,10 +249,19 @@ func (s *session) run(a *applyFlags, prior *journal.Run, planned *executor.Plann
 		return exitError
 	}
 	stop := make(chan struct{})
+	stopOnce := sync.OnceFunc(func() { close(stop) })
 	ctx, detach := context.WithCancel(s.e.ctx)
 	defer detach()
 	progress := newProgress(s.e, a.asJSON, s.clock)
-	defer s.e.onSignal(interruptStages(j, progress, stop, detach))()
+	defer s.e.onSignal(interruptStages(j, progress, stopOnce, detach))()
+	done := make(chan struct{})
+	defer close(done)
+	s.watchLeases(done, func(name string, err error) {
+		progress.note(fmt.Sprintf("The lock %s was lost (%v): no new step will start, and running steps detach; resume once the lock is free.", name, err))
+		j.Append(journal.Record{Type: journal.Note, Reason: "lock " + name + " lost: no new step starts"})
+		stopOnce()
+		detach()
+	})
 
 	every := time.Minute
 	if s.sim != nil {
@@ -277,7 +286,7 @@ func (s *session) run(a *applyFlags, prior *journal.Run, planned *executor.Plann
 // interruptStages returns the signal handler of a running apply, in two
 // stages: the first signal starts nothing new and lets running steps reach
 // a safe point; the second detaches at once.
-func interruptStages(j *journal.Journal, progress *progress, stop chan struct{}, detach func()) func(os.Signal) bool {
+func interruptStages(j *journal.Journal, progress *progress, stop, detach func()) func(os.Signal) bool {
 	var stage int
 	return func(os.Signal) bool {
 		stage++
@@ -285,7 +294,7 @@ func interruptStages(j *journal.Journal, progress *progress, stop chan struct{},
 		case 1:
 			progress.note("Interrupt received: no new step will start; running steps go on to a safe point. Press Ctrl-C again to detach at once.")
 			j.Append(journal.Record{Type: journal.Note, Reason: "interrupt: no new step starts"})
-			close(stop)
+			stop()
 			return true
 		case 2:
 			progress.note("Second interrupt: detaching now. Remote operations already started keep running on the stamp.")
@@ -304,7 +313,7 @@ func interruptStages(j *journal.Journal, progress *progress, stop chan struct{},
 // even after an interrupt.
 func (s *session) recordHead(run string, j *journal.Journal) error {
 	seq, hash := j.Head()
-	_, err := state.Update(context.WithoutCancel(s.e.ctx), local.New(s.state.root), func(d *state.Document) error {
+	_, err := state.Update(context.WithoutCancel(s.e.ctx), s.backend(), func(d *state.Document) error {
 		d.SetHead(run, state.RunHead{Records: seq, Hash: hash})
 		return nil
 	})
@@ -372,7 +381,12 @@ func (s *session) checkSaved(p *plan.Plan) error {
 	if err := plan.CheckExpiry(p, s.clock.Now()); err != nil {
 		return err
 	}
-	if s.state.consumed(p.ID) {
+	if got := s.backendName(); p.Runbook.Backend != got {
+		return fmt.Errorf("plan %s was made against %s, but the runbook keeps its state in %s: make a new plan", p.ID, orLocal(p.Runbook.Backend), orLocal(got))
+	}
+	if used, err := s.consumed(p.ID); err != nil {
+		return err
+	} else if used {
 		return fmt.Errorf("plan %s was applied already; a plan is applied once: make a new one", p.ID)
 	}
 	return plan.CheckSources(p, executor.RunbookFiles(s.rb), executor.Inputs(s.rb, s.stepKey(), p.ID))
@@ -398,7 +412,11 @@ func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
 				return run, 0, true
 			}
 		}
-		fmt.Fprintf(s.e.stderr, "Error: no run %s under %s\n", id, s.state.runs())
+		where := s.state.runs()
+		if s.remote != nil {
+			where = s.remote.String()
+		}
+		fmt.Fprintf(s.e.stderr, "Error: no run %s under %s\n", id, where)
 		return nil, exitError, false
 	}
 	if fresh || len(runs) == 0 {
@@ -422,6 +440,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// takeLocks takes the locks of an apply where the state lives and returns
+// the function that releases them.
+func (s *session) takeLocks() (func(), error) {
+	if s.remote != nil {
+		return s.lockRemote()
+	}
+	lk, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	return func() { lk.Release() }, nil
+}
+
+// orLocal names a backend, "" being the local directory.
+func orLocal(backend string) string {
+	if backend == "" {
+		return "the local .runbook directory"
+	}
+	return backend
 }
 
 // lock takes the lock of every hub and pep the runbook declares, by
@@ -456,14 +495,14 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 	var j *journal.Journal
 	var err error
 	if prior != nil {
-		j, err = journal.Open(prior.Path, s.clock)
+		j, err = s.continueJournal(prior)
 		if err != nil {
 			return nil, "", err
 		}
 		err = j.Append(journal.Record{Type: journal.RunResumed, PlanID: p.ID, PlanHash: planHash, User: u, Host: host, ToolVersion: toolVersion()})
 	} else {
 		id := newRunID(s.clock.Now())
-		j, err = journal.Create(s.state.runs(), id, s.clock)
+		j, err = s.createJournal(id)
 		if err != nil {
 			return nil, "", err
 		}
@@ -547,7 +586,11 @@ func (s *session) report(res *executor.ApplyResult, runID string, jerr error, as
 	if jerr != nil {
 		fmt.Fprintf(e.stderr, "Error: the journal could not be completed: %v\n", jerr)
 	}
-	fmt.Fprintf(e.stdout, "Journal: %s\n", filepath.Join(s.state.runs(), runID+".jsonl"))
+	if s.remote != nil {
+		fmt.Fprintf(e.stdout, "Journal: run %s in %s\n", runID, s.remote)
+	} else {
+		fmt.Fprintf(e.stdout, "Journal: %s\n", filepath.Join(s.state.runs(), runID+".jsonl"))
+	}
 	if res.Status == journal.Stopped {
 		fmt.Fprintf(e.stdout, "To resume: %s\n", commandLine(append(append([]string{"apply"}, s.hintFlags(true)...), "-resume", runID, s.dirArg())...))
 		if counts[executor.OutcomeDetached] > 0 {

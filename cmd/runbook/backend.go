@@ -95,30 +95,28 @@ func openBackend(e *env, target string) (state.Backend, *lang.Runbook, bool) {
 	return b, rb, true
 }
 
-// checkBackend is what plan and apply ask of a runbook that configures a
-// shared backend. Local journals the backend does not hold are refused
-// with the command that copies them: planning without them would forget
-// their history and their unfinished runs. Past that, plan and apply still
-// keep journals, history and locks in the local directory only, so they
-// refuse rather than split a team's state between two places.
-func checkBackend(e *env, rb *lang.Runbook, target string) error {
+// checkBackend opens the shared backend a runbook configures for plan and
+// apply, nil when it keeps its state in the local .runbook directory.
+// Local journals the backend does not hold are refused with the command
+// that copies them: planning without them would forget their history and
+// their unfinished runs.
+func checkBackend(e *env, rb *lang.Runbook, target string) (state.Backend, error) {
 	if rb.Meta == nil || rb.Meta.Backend == nil {
-		return nil
+		return nil, nil
 	}
 	b, err := backendFor(e, rb, target, clockFor())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	left, err := state.Unmigrated(e.ctx, local.New(stateFor(target).root), b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(left) > 0 {
-		return fmt.Errorf("the runbook keeps its state in %s, but %d local runs are not there (%s): copy them first with '%s'",
+		return nil, fmt.Errorf("the runbook keeps its state in %s, but %d local runs are not there (%s): copy them first with '%s'",
 			b, len(left), strings.Join(left, ", "), commandLine("state", "migrate", dirOf(target)))
 	}
-	return fmt.Errorf("plan and apply do not keep their journals, history and locks in %s yet: "+
-		"with a backend block the runbook serves 'runs', 'state migrate' and 'force-unlock'; remove the block to plan and apply with local state", b)
+	return b, nil
 }
 
 // dirOf is the runbook directory argument to print in a command: "." when

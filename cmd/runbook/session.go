@@ -101,6 +101,11 @@ type session struct {
 	target string
 	rb     *lang.Runbook
 	state  stateDir
+	// remote is the shared backend the runbook configures, nil when its
+	// state lives in the local .runbook directory.
+	remote state.Backend
+	// leases are the shared backend's locks an apply holds.
+	leases []state.Lease
 	key    []byte
 	clock  clock.Clock
 	hubs   *steps.Conns
@@ -156,12 +161,14 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 		s.close()
 		return nil, false
 	}
-	if err := checkBackend(e, rb, target); err != nil {
+	remote, err := checkBackend(e, rb, target)
+	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		s.close()
 		return nil, false
 	}
-	key, err := s.state.key()
+	s.remote = remote
+	key, err := s.runbookKey()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "runbook: %v\n", err)
 		s.close()
@@ -269,6 +276,9 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 		ToolVersion: toolVersion(),
 		Dir:         filepath.ToSlash(s.target),
 	})
+	if p != nil && s.remote != nil {
+		p.Plan.Runbook.Backend = s.remote.String()
+	}
 	if p != nil && (!diags.HasErrors() || len(p.FailedChecks()) > 0) {
 		s.expiryWarnings(ctx, p.Plan)
 	}
@@ -278,6 +288,10 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 // journals lists the runs journalled beside the runbook, oldest first, once
 // per command.
 func (s *session) journals() ([]journal.RunSummary, error) {
+	if !s.listed && s.remote != nil {
+		s.summaries, s.listErr = state.Summaries(s.e.ctx, s.remote)
+		s.listed = true
+	}
 	if !s.listed {
 		s.summaries, s.listErr = journal.List(s.state.runs())
 		sort.Slice(s.summaries, func(i, j int) bool { return s.summaries[i].Started.Before(s.summaries[j].Started) })
@@ -294,7 +308,13 @@ func (s *session) journal(path string) (*journal.Run, error) {
 	if l, ok := s.loaded[path]; ok {
 		return l.run, l.err
 	}
-	run, err := journal.Load(path)
+	var run *journal.Run
+	var err error
+	if s.remote != nil {
+		run, err = s.remoteJournal(path)
+	} else {
+		run, err = journal.Load(path)
+	}
 	s.loaded[path] = loadedRun{run, err}
 	return run, err
 }

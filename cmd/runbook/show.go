@@ -55,7 +55,13 @@ func readPlan(path string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	key, err := readKey(stateFor(filepath.FromSlash(dir)).path("key"))
+	return decodePlan(path, data, id, filepath.FromSlash(dir))
+}
+
+// decodePlan verifies a saved plan with the key in the .runbook directory
+// of the runbook at dir.
+func decodePlan(path string, data []byte, id, dir string) (*plan.Plan, error) {
+	key, err := readKey(stateFor(dir).path("key"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no key for this plan in %s: plans can only be read or applied beside the runbook they were made from, from the same working directory", path, stateFor(dir).root)
 	}

@@ -100,6 +100,20 @@ func Load(path string) (*Run, error) {
 	return r, nil
 }
 
+// Replay replays the journal of run id read from elsewhere (a shared state
+// backend), as Load does; name says where it was read, for messages.
+func Replay(id, name string, data []byte) (*Run, error) {
+	p := parse(data)
+	var torn *TornTailError
+	if err := withPath(p.err, name); err != nil && !errors.As(err, &torn) {
+		return nil, err
+	}
+	r := replay(name, p)
+	r.ID = id
+	r.Torn = torn != nil
+	return r, nil
+}
+
 // replay rebuilds a run from the verified records of p.
 func replay(path string, p parsed) *Run {
 	r := &Run{

@@ -45,6 +45,7 @@ type jsonRunbook struct {
 	Files       []File `json:"files"`
 	// Endpoints are the hub and pep blocks' endpoints.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	Backend   string     `json:"backend,omitempty"`
 }
 
 type jsonInput struct {
@@ -125,7 +126,7 @@ func (p *Plan) toJSON() (*jsonPlan, error) {
 		ToolVersion:   p.ToolVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
 		ExpiresAt:     p.ExpiresAt.UTC(),
-		Runbook:       jsonRunbook{Dir: p.Runbook.Dir, Description: p.Runbook.Description, Owner: p.Runbook.Owner, Files: nonNil(p.Runbook.Files), Endpoints: p.Runbook.Endpoints},
+		Runbook:       jsonRunbook{Dir: p.Runbook.Dir, Description: p.Runbook.Description, Owner: p.Runbook.Owner, Files: nonNil(p.Runbook.Files), Endpoints: p.Runbook.Endpoints, Backend: p.Runbook.Backend},
 		Checks:        nonNil(p.Checks),
 		CriticalPath:  jsonDuration(p.CriticalPath),
 		Warnings:      nonNil(p.Warnings),
@@ -198,6 +199,10 @@ func Encode(p *Plan, key []byte) ([]byte, error) {
 
 // keyID is a public name of a key: the first bytes of an HMAC of a fixed
 // text, which tells keys apart without revealing them.
+// KeyID names a plan key as a saved plan's key_id does, so that a caller
+// holding several keys can say which one a plan needs.
+func KeyID(key []byte) string { return keyID(key) }
+
 func keyID(key []byte) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("runbook plan key id"))
@@ -265,7 +270,7 @@ func Decode(data []byte, key []byte) (*Plan, error) {
 func fromJSON(jp *jsonPlan) (*Plan, error) {
 	p := &Plan{
 		ID: jp.ID, ToolVersion: jp.ToolVersion, CreatedAt: jp.CreatedAt, ExpiresAt: jp.ExpiresAt,
-		Runbook:      Runbook{Dir: jp.Runbook.Dir, Description: jp.Runbook.Description, Owner: jp.Runbook.Owner, Files: jp.Runbook.Files, Endpoints: jp.Runbook.Endpoints},
+		Runbook:      Runbook{Dir: jp.Runbook.Dir, Description: jp.Runbook.Description, Owner: jp.Runbook.Owner, Files: jp.Runbook.Files, Endpoints: jp.Runbook.Endpoints, Backend: jp.Runbook.Backend},
 		Checks:       jp.Checks,
 		CriticalPath: time.Duration(jp.CriticalPath),
 		Warnings:     jp.Warnings,
@@ -329,16 +334,29 @@ func jsonError(err error) string {
 // PeekDir returns the runbook directory a saved plan names, without
 // verifying the plan.
 func PeekDir(data []byte) (string, error) {
+	dir, _, err := PeekRunbook(data)
+	return dir, err
+}
+
+// PeekRunbook returns the runbook directory and the shared state backend
+// ("" for local state) a saved plan names, without verifying the plan.
+func PeekRunbook(data []byte) (dir, backend string, err error) {
 	var head struct {
 		Runbook struct {
-			Dir string `json:"dir"`
+			Dir     string `json:"dir"`
+			Backend string `json:"backend"`
 		} `json:"runbook"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return "", fmt.Errorf("%w: %s", ErrBadPlan, jsonError(err))
+		return "", "", fmt.Errorf("%w: %s", ErrBadPlan, jsonError(err))
 	}
-	if head.Runbook.Dir == "" {
-		return "", fmt.Errorf("%w: the plan names no runbook directory", ErrBadPlan)
+	switch {
+	case head.Runbook.Dir == "" && head.Runbook.Backend == "":
+		return "", "", fmt.Errorf("%w: the plan names no runbook directory", ErrBadPlan)
+	case head.Runbook.Dir == "":
+		// Made in the runbook's directory against a shared backend: it
+		// applies in the current directory.
+		return ".", head.Runbook.Backend, nil
 	}
-	return head.Runbook.Dir, nil
+	return head.Runbook.Dir, head.Runbook.Backend, nil
 }

@@ -91,6 +91,10 @@ type Runbook struct {
 	// Endpoints are the systems the runbook's hub and pep blocks name, as
 	// the runbook declares them, sorted by block address.
 	Endpoints []Endpoint
+	// Backend names the shared state backend the plan was made against
+	// (its String), "" for the local .runbook directory: a plan is applied
+	// only against the backend whose history and key it was made with.
+	Backend string
 }
 
 // Endpoint is a hub or pep block and where it points: a hub's admin ARM

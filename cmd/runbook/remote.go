@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/runbook-dev/runbook/executor/journal"
+	"github.com/runbook-dev/runbook/executor/lock"
+	"github.com/runbook-dev/runbook/executor/plan"
+	"github.com/runbook-dev/runbook/internal/boundedread"
+	"github.com/runbook-dev/runbook/state"
+	"github.com/runbook-dev/runbook/state/local"
+)
+
+// This file holds what plan and apply do differently when the runbook
+// keeps its state in a shared backend (runbook { backend "azurerm" { … } }):
+// the key, the journals, the locks and the consumed plans live there, so
+// that a plan made on one machine applies on another.
+
+// runbookKey returns the key that MACs saved plans and keys fingerprints:
+// the shared backend's, or the local .runbook directory's.
+func (s *session) runbookKey() ([]byte, error) {
+	if s.remote != nil {
+		return s.remote.Key(s.e.ctx)
+	}
+	return s.state.key()
+}
+
+// backend is where the runbook's state lives: the shared backend, or the
+// local .runbook directory.
+func (s *session) backend() state.Backend {
+	if s.remote != nil {
+		return s.remote
+	}
+	return local.New(s.state.root)
+}
+
+// backendName names where the state lives, for messages and plans ("" is
+// the local directory).
+func (s *session) backendName() string {
+	if s.remote != nil {
+		return s.remote.String()
+	}
+	return ""
+}
+
+// remoteJournal replays the run the backend's summary names path.
+func (s *session) remoteJournal(path string) (*journal.Run, error) {
+	for _, r := range s.summaries {
+		if r.Path == path {
+			data, err := s.remote.ReadJournal(s.e.ctx, r.ID)
+			if err != nil {
+				return nil, err
+			}
+			return journal.Replay(r.ID, path, data)
+		}
+	}
+	return nil, fmt.Errorf("%s: no such run", path)
+}
+
+// createJournal starts the journal of a new run where the state lives.
+func (s *session) createJournal(id string) (*journal.Journal, error) {
+	if s.remote != nil {
+		return s.remote.CreateJournal(s.e.ctx, id, s.clock)
+	}
+	return journal.Create(s.state.runs(), id, s.clock)
+}
+
+// continueJournal continues the journal of the run being resumed.
+func (s *session) continueJournal(prior *journal.Run) (*journal.Journal, error) {
+	if s.remote != nil {
+		return s.remote.OpenJournal(s.e.ctx, prior.ID, s.clock)
+	}
+	return journal.Open(prior.Path, s.clock)
+}
+
+// lockRemote takes the shared backend's locks of the runbook and of every
+// hub and PEP it declares, in state.Locks order, without waiting: a lock
+// held elsewhere fails naming its holder. The leases are kept in the
+// session; release gives them up.
+func (s *session) lockRemote() (release func(), err error) {
+	var targets []string
+	for _, h := range s.rb.Hubs {
+		targets = append(targets, lock.Target("hub", h.Endpoint))
+	}
+	for _, p := range s.rb.PEPs {
+		targets = append(targets, lock.Target("pep", strings.Join(p.Addresses, ",")))
+	}
+	release = func() {
+		for i := len(s.leases) - 1; i >= 0; i-- {
+			s.leases[i].Release(context.WithoutCancel(s.e.ctx))
+		}
+		s.leases = nil
+	}
+	holder := lock.CurrentProcess(s.clock.Now(), "")
+	for _, name := range state.Locks(targets) {
+		l, err := s.remote.Lock(s.e.ctx, name, holder)
+		if err != nil {
+			release()
+			return func() {}, err
+		}
+		s.leases = append(s.leases, l)
+	}
+	return release, nil
+}
+
+// watchLeases calls lost once, with the reason, if any lease the apply
+// holds is lost before done is closed.
+func (s *session) watchLeases(done <-chan struct{}, lost func(name string, err error)) {
+	var once sync.Once
+	for _, l := range s.leases {
+		go func() {
+			select {
+			case <-l.Lost():
+				once.Do(func() { lost(l.Name(), l.Err()) })
+			case <-done:
+			}
+		}()
+	}
+}
+
+// readSavedPlan reads and verifies the saved plan at path and returns it
+// with the runbook directory to apply it to: dirArg when given, else the
+// directory the plan was made in. A plan made against a shared backend is
+// verified with that backend's key, and refused if the runbook there
+// keeps its state elsewhere.
+func readSavedPlan(e *env, path, dirArg string) (*plan.Plan, string, error) {
+	data, err := boundedread.File(path, boundedread.Source)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the plan: %w", err)
+	}
+	id, err := plan.PeekID(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	dir, backend, err := plan.PeekRunbook(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	target := filepath.FromSlash(dir)
+	if dirArg != "" {
+		target = dirArg
+	}
+	if backend == "" {
+		p, err := decodePlan(path, data, id, target)
+		return p, target, err
+	}
+	rb, diags := loadRunbook(e, target, loadOptions{validate: true, planTime: clockFor().Now()})
+	if diags.HasErrors() {
+		printDiags(e, rb.Files, diags)
+		return nil, "", fmt.Errorf("%s: the runbook in %s cannot be loaded", path, dirOf(target))
+	}
+	b, err := checkBackend(e, rb, target)
+	if err != nil {
+		return nil, "", err
+	}
+	if b == nil || b.String() != backend {
+		where := "the local .runbook directory"
+		if b != nil {
+			where = b.String()
+		}
+		return nil, "", fmt.Errorf("%s was made against %s, but the runbook in %s keeps its state in %s: make a new plan there", path, backend, dirOf(target), where)
+	}
+	key, err := b.Key(e.ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var head struct {
+		KeyID string `json:"key_id"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.KeyID != plan.KeyID(planKey(key, id)) {
+		return nil, "", fmt.Errorf("%s was not made with the key of %s (%s): it cannot be verified: make a new plan", path, backend, stateKeyEnv)
+	}
+	p, err := plan.Decode(data, planKey(key, id))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return p, target, nil
+}
+
+// consumed reports whether the saved plan was applied already, in the
+// backend where the state lives.
+func (s *session) consumed(planID string) (bool, error) {
+	if s.remote == nil {
+		return s.state.consumed(planID), nil
+	}
+	return s.remote.PlanConsumed(s.e.ctx, planID)
+}
+
+// consume marks the saved plan applied, once.
+func (s *session) consume(planID string) error {
+	if s.remote == nil {
+		return s.state.consume(planID)
+	}
+	err := s.remote.ConsumePlan(s.e.ctx, planID)
+	if errors.Is(err, state.ErrConsumed) {
+		return fmt.Errorf("plan %s was applied already; a plan is applied once: make a new one", planID)
+	}
+	return err
+}
