@@ -3,9 +3,6 @@ package steps
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -15,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/certcheck"
 	"github.com/zclconf/go-cty/cty"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -172,7 +170,7 @@ func (p *PFX) Evidence(now time.Time) *Evidence {
 		SHA256:    strings.ToUpper(hex.EncodeToString(sum[:])),
 		Chain:     p.chain(),
 	}
-	e.KeyType, e.KeySize = keyInfo(c)
+	e.KeyType, e.KeySize = certcheck.KeyInfo(c)
 	return e
 }
 
@@ -238,16 +236,4 @@ func sans(c *x509.Certificate) []string {
 		out = append(out, ip.String())
 	}
 	return out
-}
-
-func keyInfo(c *x509.Certificate) (string, int) {
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		return "RSA", k.N.BitLen()
-	case *ecdsa.PublicKey:
-		return "ECDSA", k.Curve.Params().BitSize
-	case ed25519.PublicKey:
-		return "Ed25519", 256
-	}
-	return c.PublicKeyAlgorithm.String(), 0
 }
