@@ -39,6 +39,9 @@ type RunHead struct {
 	User    string    `json:"user,omitempty"`
 	Host    string    `json:"host,omitempty"`
 	PlanID  string    `json:"plan_id,omitempty"`
+	// Settled says that the run finished and its steps' successes are in
+	// the document's Steps, so history need not replay its journal.
+	Settled bool `json:"settled,omitempty"`
 }
 
 // maxUpdateTries bounds Update's retries when other writers keep winning.

@@ -313,8 +313,13 @@ func interruptStages(j *journal.Journal, progress *progress, stop, detach func()
 // even after an interrupt.
 func (s *session) recordHead(run string, j *journal.Journal) error {
 	seq, hash := j.Head()
-	_, err := state.Update(context.WithoutCancel(s.e.ctx), s.backend(), func(d *state.Document) error {
+	ctx := context.WithoutCancel(s.e.ctx)
+	finished := s.finishedRun(ctx, run)
+	_, err := state.Update(ctx, s.backend(), func(d *state.Document) error {
 		d.SetHead(run, state.RunHead{Records: seq, Hash: hash})
+		if finished != nil {
+			d.Settle(finished)
+		}
 		return nil
 	})
 	if err != nil {

@@ -49,6 +49,30 @@ func (s *session) backendName() string {
 	return ""
 }
 
+// finishedRun replays the journal of a run that just ended, for the shared
+// backend's state document to settle (state.Document.Settle); nil with
+// local state, whose history is still replayed from every journal.
+func (s *session) finishedRun(ctx context.Context, run string) *journal.Run {
+	if s.remote == nil {
+		return nil
+	}
+	data, err := s.remote.ReadJournal(ctx, run)
+	if err != nil {
+		return nil
+	}
+	r, err := journal.Replay(run, s.remote.String()+" run "+run, data)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// remoteHistory reads the steps' history from the shared backend's state
+// document, replaying only the runs it has not settled.
+func (s *session) remoteHistory() (state.Histories, error) {
+	return state.LoadHistory(s.e.ctx, s.remote)
+}
+
 // remoteJournal replays the run the backend's summary names path.
 func (s *session) remoteJournal(path string) (*journal.Run, error) {
 	for _, r := range s.summaries {

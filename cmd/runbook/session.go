@@ -327,6 +327,11 @@ type loadedRun struct {
 // history returns what the intact journals recorded about each step: its
 // last successful result, and whether the last run left it running.
 func (s *session) history() func(addrs.Step) *state.History {
+	if s.remote != nil {
+		if h, err := s.remoteHistory(); err == nil {
+			return h.Of
+		}
+	}
 	runs, err := s.journals()
 	if err != nil {
 		runs = nil // no journals to learn from
