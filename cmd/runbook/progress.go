@@ -42,63 +42,80 @@ func (p *progress) event(ev executor.Event) {
 		writeEvent(p.e.stdout, ev)
 		return
 	}
+	if !p.track(ev) {
+		return
+	}
+	if line, ok := eventLine(ev); ok {
+		p.println(line)
+	}
+}
+
+// track updates the running steps for ev and reports whether ev gets a
+// line of its own: a progress event of a few percent only redraws the
+// status line.
+func (p *progress) track(ev executor.Event) bool {
 	r := p.running[ev.Step]
-	var line string
 	switch ev.Type {
 	case executor.EventStarted:
 		p.running[ev.Step] = &runningStep{percent: -1, started: ev.Time, remaining: ev.Remaining, lastShown: -100}
-		line = fmt.Sprintf("%s: started", ev.Step)
+	case executor.EventProgress:
+		if r == nil {
+			return false
+		}
+		r.percent = ev.Percent
+		if ev.Percent-r.lastShown < 10 && ev.Percent < 100 {
+			p.redraw()
+			return false
+		}
+		r.lastShown = ev.Percent
+	case executor.EventStillRunning:
+		if r != nil {
+			r.remaining = ev.Remaining
+		}
+	case executor.EventSucceeded, executor.EventFailed, executor.EventUnknown, executor.EventDetached:
+		delete(p.running, ev.Step)
+	}
+	return true
+}
+
+// eventLine is the line printed for ev; false for events that print none.
+func eventLine(ev executor.Event) (string, bool) {
+	switch ev.Type {
+	case executor.EventStarted:
+		line := fmt.Sprintf("%s: started", ev.Step)
 		if ev.Attempt > 1 {
 			line += fmt.Sprintf(" (attempt %d)", ev.Attempt)
 		}
 		if ev.Remaining > 0 {
 			line += fmt.Sprintf(", expected to take %s", render.Duration(ev.Remaining))
 		}
+		return line, true
 	case executor.EventHandle:
-		line = fmt.Sprintf("%s: remote operation %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: remote operation %s", ev.Step, ev.Message), true
 	case executor.EventProgress:
-		if r == nil {
-			return
-		}
-		r.percent = ev.Percent
-		if ev.Percent-r.lastShown < 10 && ev.Percent < 100 {
-			p.redraw()
-			return
-		}
-		r.lastShown = ev.Percent
-		line = fmt.Sprintf("%s: %.0f%%", ev.Step, ev.Percent)
+		line := fmt.Sprintf("%s: %.0f%%", ev.Step, ev.Percent)
 		if ev.Message != "" {
 			line += " " + ev.Message
 		}
+		return line, true
 	case executor.EventStillRunning:
-		line = fmt.Sprintf("%s: still running (%s elapsed, ~%s left)", ev.Step, render.Duration(ev.Elapsed), render.Duration(ev.Remaining))
-		if r != nil {
-			r.remaining = ev.Remaining
-		}
+		return fmt.Sprintf("%s: still running (%s elapsed, ~%s left)", ev.Step, render.Duration(ev.Elapsed), render.Duration(ev.Remaining)), true
 	case executor.EventRetrying:
-		line = fmt.Sprintf("%s: retrying: %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: retrying: %s", ev.Step, ev.Message), true
 	case executor.EventSucceeded:
-		delete(p.running, ev.Step)
-		line = fmt.Sprintf("%s: succeeded after %s", ev.Step, render.Duration(ev.Elapsed))
+		return fmt.Sprintf("%s: succeeded after %s", ev.Step, render.Duration(ev.Elapsed)), true
 	case executor.EventFailed:
-		delete(p.running, ev.Step)
-		line = fmt.Sprintf("%s: failed: %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: failed: %s", ev.Step, ev.Message), true
 	case executor.EventUnknown:
-		delete(p.running, ev.Step)
-		line = fmt.Sprintf("%s: outcome unknown: %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: outcome unknown: %s", ev.Step, ev.Message), true
 	case executor.EventDetached:
-		delete(p.running, ev.Step)
-		line = fmt.Sprintf("%s: detached: %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: detached: %s", ev.Step, ev.Message), true
 	case executor.EventSkipped:
-		line = fmt.Sprintf("%s: skipped, because %s", ev.Step, ev.Message)
+		return fmt.Sprintf("%s: skipped, because %s", ev.Step, ev.Message), true
 	case executor.EventNotStarted:
-		line = fmt.Sprintf("%s: not started: %s", ev.Step, ev.Message)
-	case executor.EventUnchanged:
-		return
-	default:
-		return
+		return fmt.Sprintf("%s: not started: %s", ev.Step, ev.Message), true
 	}
-	p.println(line)
+	return "", false
 }
 
 // note prints a message from the CLI itself.

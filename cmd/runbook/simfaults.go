@@ -38,80 +38,112 @@ func parseSimFaults(spec string) (hubFaults []simhub.Fault, pepFaults []simwsman
 		if item == "" {
 			continue
 		}
-		parts := strings.Split(item, ":")
-		if len(parts) < 2 {
-			return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: want TARGET:KIND[:key=value...]", item)
+		target, kind, kv, err := splitSimFault(item)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		kv := map[string]string{}
-		for _, p := range parts[2:] {
-			k, v, ok := strings.Cut(p, "=")
-			if !ok {
-				return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: %q is not key=value", item, p)
-			}
-			kv[k] = v
-		}
-		num := func(k string) int { n, _ := strconv.Atoi(kv[k]); return n }
-		dur := func(k string) time.Duration { d, _ := time.ParseDuration(kv[k]); return d }
-		switch parts[0] {
+		switch target {
 		case "hub":
-			f := simhub.Fault{Method: kv["method"], Path: kv["path"], Skip: num("skip"), Times: num("times"),
-				Delay: dur("delay"), RetryAfter: dur("retry_after"), Product: kv["product"]}
-			switch parts[1] {
-			case "latency":
-				f.Kind = simhub.FaultLatency
-			case "throttle":
-				f.Kind = simhub.FaultThrottle
-			case "500":
-				f.Kind = simhub.FaultServerError
-			case "reset":
-				f.Kind = simhub.FaultConnectionReset
-			case "drop-reply":
-				f.Kind = simhub.FaultDropReply
-			case "expire-tokens":
-				f.Kind = simhub.FaultExpireTokens
-			case "vanish":
-				f.Kind = simhub.FaultVanishOperation
-			case "fail-rotation":
-				f.Kind = simhub.FaultFailRotation
-				f.AtPercent, _ = strconv.ParseFloat(kv["at"], 64)
-			default:
-				return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown hub fault %q", parts[1])
+			f, err := simHubFault(kind, kv)
+			if err != nil {
+				return nil, nil, nil, err
 			}
 			hubFaults = append(hubFaults, f)
 		case "pep":
-			in := simwsman.Injection{Action: kv["action"], Times: num("times"), Delay: dur("delay"), Status: num("status")}
-			switch parts[1] {
-			case "drop":
-				in.Kind = simwsman.InjectDrop
-			case "drop-reply":
-				in.Kind = simwsman.InjectDropReply
-			case "status":
-				in.Kind = simwsman.InjectStatus
-			case "delay":
-				in.Kind = simwsman.InjectDelay
-			case "bmc-reject":
-				node := kv["node"]
-				pepHooks = append(pepHooks, func(s *simStamp) { s.pep.RejectNextBMCPassword(node, "the BMC refused the password") })
+			in, hook, err := simPEPFault(item, kind, kv)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if hook != nil {
+				pepHooks = append(pepHooks, hook)
 				continue
-			case "fail-rotation":
-				pepHooks = append(pepHooks, func(s *simStamp) { s.pep.FailNextRotations(1) })
-				continue
-			case "readiness":
-				test, result := kv["test"], kv["result"]
-				if test == "" || result == "" {
-					return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: give test=NAME and result=WARN or FAIL", item)
-				}
-				pepHooks = append(pepHooks, func(s *simStamp) {
-					s.pep.SetTestResult(test, result, "the simulated stamp reports "+strings.ToLower(result)+" for this test")
-				})
-				continue
-			default:
-				return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown pep fault %q", parts[1])
 			}
 			pepFaults = append(pepFaults, in)
 		default:
-			return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown target %q (hub or pep)", parts[0])
+			return nil, nil, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown target %q (hub or pep)", target)
 		}
 	}
 	return hubFaults, pepFaults, pepHooks, nil
+}
+
+// faultParams are a fault's key=value settings.
+type faultParams map[string]string
+
+func (kv faultParams) num(k string) int { n, _ := strconv.Atoi(kv[k]); return n }
+
+func (kv faultParams) dur(k string) time.Duration { d, _ := time.ParseDuration(kv[k]); return d }
+
+// splitSimFault splits one TARGET:KIND[:key=value...] item.
+func splitSimFault(item string) (target, kind string, kv faultParams, err error) {
+	parts := strings.Split(item, ":")
+	if len(parts) < 2 {
+		return "", "", nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: want TARGET:KIND[:key=value...]", item)
+	}
+	kv = faultParams{}
+	for _, p := range parts[2:] {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return "", "", nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: %q is not key=value", item, p)
+		}
+		kv[k] = v
+	}
+	return parts[0], parts[1], kv, nil
+}
+
+// simHubFaultKinds maps the hub fault names to the simulated Hub's kinds.
+var simHubFaultKinds = map[string]simhub.FaultKind{
+	"latency":       simhub.FaultLatency,
+	"throttle":      simhub.FaultThrottle,
+	"500":           simhub.FaultServerError,
+	"reset":         simhub.FaultConnectionReset,
+	"drop-reply":    simhub.FaultDropReply,
+	"expire-tokens": simhub.FaultExpireTokens,
+	"vanish":        simhub.FaultVanishOperation,
+	"fail-rotation": simhub.FaultFailRotation,
+}
+
+// simHubFault is the simulated Hub's fault of the given kind.
+func simHubFault(kind string, kv faultParams) (simhub.Fault, error) {
+	k, ok := simHubFaultKinds[kind]
+	if !ok {
+		return simhub.Fault{}, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown hub fault %q", kind)
+	}
+	f := simhub.Fault{Kind: k, Method: kv["method"], Path: kv["path"], Skip: kv.num("skip"), Times: kv.num("times"),
+		Delay: kv.dur("delay"), RetryAfter: kv.dur("retry_after"), Product: kv["product"]}
+	if k == simhub.FaultFailRotation {
+		f.AtPercent, _ = strconv.ParseFloat(kv["at"], 64)
+	}
+	return f, nil
+}
+
+// simPEPFault is the PEP's fault of the given kind: a WS-Management
+// injection, or a hook that sets up the simulated PEP itself.
+func simPEPFault(item, kind string, kv faultParams) (simwsman.Injection, func(*simStamp), error) {
+	in := simwsman.Injection{Action: kv["action"], Times: kv.num("times"), Delay: kv.dur("delay"), Status: kv.num("status")}
+	switch kind {
+	case "drop":
+		in.Kind = simwsman.InjectDrop
+	case "drop-reply":
+		in.Kind = simwsman.InjectDropReply
+	case "status":
+		in.Kind = simwsman.InjectStatus
+	case "delay":
+		in.Kind = simwsman.InjectDelay
+	case "bmc-reject":
+		node := kv["node"]
+		return in, func(s *simStamp) { s.pep.RejectNextBMCPassword(node, "the BMC refused the password") }, nil
+	case "fail-rotation":
+		return in, func(s *simStamp) { s.pep.FailNextRotations(1) }, nil
+	case "readiness":
+		test, result := kv["test"], kv["result"]
+		if test == "" || result == "" {
+			return in, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: %q: give test=NAME and result=WARN or FAIL", item)
+		}
+		return in, func(s *simStamp) {
+			s.pep.SetTestResult(test, result, "the simulated stamp reports "+strings.ToLower(result)+" for this test")
+		}, nil
+	default:
+		return in, nil, fmt.Errorf("RUNBOOK_SIM_FAULTS: unknown pep fault %q", kind)
+	}
+	return in, nil, nil
 }
