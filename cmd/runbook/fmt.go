@@ -25,7 +25,33 @@ func runFmt(e *env, args []string) int {
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
-	targets := fs.Args()
+	files, err := fmtFiles(fs.Args())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
+		return exitError
+	}
+	r := &fmtRun{e: e, check: *check, showDiff: *showDiff, parsed: map[string]*hcl.File{}}
+	for _, name := range files {
+		if err := r.file(name); err != nil {
+			fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
+			return exitError
+		}
+	}
+	if printDiags(e, r.parsed, r.diags) {
+		return exitError
+	}
+	if *check && r.changed > 0 {
+		fmt.Fprintf(e.stderr, "%d %s not formatted; run '%s' to fix %s.\n", r.changed, plural(r.changed, "file is", "files are"),
+			commandLine(append([]string{"fmt"}, fs.Args()...)...), plural(r.changed, "it", "them"))
+		return exitError
+	}
+	return exitOK
+}
+
+// fmtFiles lists the files fmt formats, sorted: each target that is a file,
+// and the runbook files in each target that is a directory (the current
+// directory without targets).
+func fmtFiles(targets []string) ([]string, error) {
 	if len(targets) == 0 {
 		targets = []string{"."}
 	}
@@ -33,8 +59,7 @@ func runFmt(e *env, args []string) int {
 	for _, t := range targets {
 		info, err := os.Stat(t)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
-			return exitError
+			return nil, err
 		}
 		if !info.IsDir() {
 			files = append(files, t)
@@ -44,59 +69,59 @@ func runFmt(e *env, args []string) int {
 		files = append(files, matches...)
 	}
 	sort.Strings(files)
-	changed := 0
-	var diags hcl.Diagnostics
-	parsed := map[string]*hcl.File{}
-	for _, name := range files {
-		src, err := boundedread.File(name, boundedread.Source)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
-			return exitError
+	return files, nil
+}
+
+// fmtRun formats files one by one, counting those that change and
+// collecting the diagnostics of those it cannot read.
+type fmtRun struct {
+	e               *env
+	check, showDiff bool
+	changed         int
+	diags           hcl.Diagnostics
+	parsed          map[string]*hcl.File
+}
+
+// file formats one file: it lists, diffs or rewrites it as the flags say.
+func (r *fmtRun) file(name string) error {
+	src, err := boundedread.File(name, boundedread.Source)
+	if err != nil {
+		return err
+	}
+	display := filepath.ToSlash(name)
+	// hclwrite formats even broken files; refuse them so that fmt never
+	// rewrites a file it cannot read.
+	if cdiags := lang.CheckSource(src, display); cdiags.HasErrors() {
+		r.diags = append(r.diags, cdiags...)
+		return nil
+	}
+	f, pdiags := hclsyntax.ParseConfig(src, display, hcl.InitialPos)
+	r.parsed[display] = f
+	if pdiags.HasErrors() {
+		r.diags = append(r.diags, pdiags...)
+		return nil
+	}
+	out := hclwrite.Format(src)
+	if bytes.Equal(out, src) {
+		return nil
+	}
+	r.changed++
+	if r.check || r.showDiff {
+		fmt.Fprintln(r.e.stdout, display)
+	}
+	if r.showDiff {
+		r.e.stdout.Write(diff.Diff(display, src, display+" (formatted)", out))
+	}
+	if !r.check {
+		info, _ := os.Stat(name)
+		if err := os.WriteFile(name, out, info.Mode().Perm()); err != nil {
+			return err
 		}
-		display := filepath.ToSlash(name)
-		// hclwrite formats even broken files; refuse them so that fmt never
-		// rewrites a file it cannot read.
-		if cdiags := lang.CheckSource(src, display); cdiags.HasErrors() {
-			diags = append(diags, cdiags...)
-			continue
-		}
-		f, pdiags := hclsyntax.ParseConfig(src, display, hcl.InitialPos)
-		parsed[display] = f
-		if pdiags.HasErrors() {
-			diags = append(diags, pdiags...)
-			continue
-		}
-		out := hclwrite.Format(src)
-		if bytes.Equal(out, src) {
-			continue
-		}
-		changed++
-		if *check || *showDiff {
-			fmt.Fprintln(e.stdout, display)
-		}
-		if *showDiff {
-			e.stdout.Write(diff.Diff(display, src, display+" (formatted)", out))
-		}
-		if !*check {
-			info, _ := os.Stat(name)
-			if err := os.WriteFile(name, out, info.Mode().Perm()); err != nil {
-				fmt.Fprintf(e.stderr, "runbook fmt: %v\n", err)
-				return exitError
-			}
-			if !*showDiff {
-				fmt.Fprintln(e.stdout, display)
-			}
+		if !r.showDiff {
+			fmt.Fprintln(r.e.stdout, display)
 		}
 	}
-	if printDiags(e, parsed, diags) {
-		return exitError
-	}
-	if *check && changed > 0 {
-		fmt.Fprintf(e.stderr, "%d %s not formatted; run '%s' to fix %s.\n", changed, plural(changed, "file is", "files are"),
-			commandLine(append([]string{"fmt"}, fs.Args()...)...), plural(changed, "it", "them"))
-		return exitError
-	}
-	return exitOK
+	return nil
 }
 
 func plural(n int, one, many string) string {
