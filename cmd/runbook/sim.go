@@ -41,21 +41,38 @@ func runSim(e *env, args []string) int {
 		return exitError
 	}
 	defer sim.close()
-	host, port := sim.pepHostPort()
 	caPath := filepath.Join(sim.dir, "root-ca.pem")
+	envFile, err := sim.writeEnv(caPath)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "runbook sim: %v\n", err)
+		return exitError
+	}
+	sim.printBanner(e, caPath, envFile)
+	<-e.ctx.Done()
+	fmt.Fprintln(e.stdout, "Stopped.")
+	return exitOK
+}
+
+// writeEnv writes the settings a runbook needs, secrets included, as
+// KEY=value lines to sim.env (0600) and returns its path.
+func (s *simStamp) writeEnv(caPath string) (string, error) {
+	host, port := s.pepHostPort()
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
 		}
 		return p
 	}
-	envFile := filepath.Join(sim.dir, "sim.env")
+	envFile := filepath.Join(s.dir, "sim.env")
 	envText := fmt.Sprintf("RUNBOOK_SIM_HUB_ENDPOINT=%s\nRUNBOOK_SIM_CA_FILE=%s\nRUNBOOK_SIM_CLIENT_ID=%s\nRUNBOOK_SIM_CLIENT_SECRET=%s\nRUNBOOK_SIM_PEP_ADDRESS=%s\nRUNBOOK_SIM_PEP_PORT=%d\nRUNBOOK_SIM_PEP_USER=%s\nRUNBOOK_SIM_PEP_PASSWORD=%s\n",
-		sim.hub.URL(), abs(caPath), simClientID, sim.client.Secret, host, port, simPEPUser, sim.pepPW)
-	if err := writePrivate(envFile, []byte(envText)); err != nil {
-		fmt.Fprintf(e.stderr, "runbook sim: %v\n", err)
-		return exitError
-	}
+		s.hub.URL(), abs(caPath), simClientID, s.client.Secret, host, port, simPEPUser, s.pepPW)
+	return envFile, writePrivate(envFile, []byte(envText))
+}
+
+// printBanner tells the user where the simulated stamp listens and how a
+// runbook reaches it, without its secrets.
+func (s *simStamp) printBanner(e *env, caPath, envFile string) {
+	host, port := s.pepHostPort()
 	fmt.Fprintf(e.stdout, `The simulated stamp is running (its clock skips ahead while everything waits).
 
 Hub (admin Resource Manager): %s
@@ -85,11 +102,8 @@ Credentials and state are in %s (files 0600). A runbook's hub and pep blocks:
 
 The same settings, secrets included, are in %s (0600) as KEY=value lines.
 Press Ctrl-C to stop.
-`, sim.hub.URL(), simClientID, caPath, host, port, simPEPUser,
-		sim.dir, sim.hub.URL(), caPath, simClientID, host, port, simPEPUser, envFile)
-	<-e.ctx.Done()
-	fmt.Fprintln(e.stdout, "Stopped.")
-	return exitOK
+`, s.hub.URL(), simClientID, caPath, host, port, simPEPUser,
+		s.dir, s.hub.URL(), caPath, simClientID, host, port, simPEPUser, envFile)
 }
 
 func runSimCerts(e *env, args []string) int {
