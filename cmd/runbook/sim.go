@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/runbook-dev/runbook/certcheck"
+	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/sim/certs"
@@ -127,36 +128,13 @@ func runSimCerts(e *env, args []string) int {
 	if *external && (*flawName == certs.LayoutMissingFolder || *flawName == certs.LayoutExtraPFX) {
 		layout, *flawName = *flawName, ""
 	}
-	if *pwEnv == "" {
-		fmt.Fprintln(e.stderr, "runbook sim certs: give -password-env NAME: the PFX password is read from the environment, never from the command line")
-		return exitUsage
-	}
-	pw, ok := lookupEnv(e.environ, *pwEnv)
-	if !ok || pw == "" {
-		fmt.Fprintf(e.stderr, "runbook sim certs: the environment variable %s is not set\n", *pwEnv)
-		return exitError
-	}
-	flaw := certs.FlawNone
-	if *flawName != "" {
-		f, err := certs.ParseFlaw(*flawName)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
-			return exitUsage
-		}
-		flaw = f
-	}
-	st := stateFor(*runbookDir)
-	if err := os.MkdirAll(st.sim(), 0o700); err != nil {
-		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
-		return exitError
+	pw, flaw, code, ok := simCertsInputs(e, *pwEnv, *flawName)
+	if !ok {
+		return code
 	}
 	clk := clockFor()
-	ca, err := certs.LoadOrCreateCA(st.sim(), clk)
+	ca, err := openSimCA(*runbookDir, *dir, clk)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
-		return exitError
-	}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 		return exitError
 	}
@@ -177,28 +155,77 @@ func runSimCerts(e *env, args []string) int {
 		}
 		return exitOK
 	}
-	keyPEM, err := ca.KeyPEM()
-	if err != nil {
+	if err := writeProductCerts(e, ca, *dir, pw, clk, flaw); err != nil {
 		fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
 		return exitError
+	}
+	return exitOK
+}
+
+// simCertsInputs reads the PFX password from the environment variable
+// pwEnv and parses the flaw; on a bad input it prints why and returns the
+// exit code, false.
+func simCertsInputs(e *env, pwEnv, flawName string) (pw string, flaw certs.Flaw, code int, ok bool) {
+	if pwEnv == "" {
+		fmt.Fprintln(e.stderr, "runbook sim certs: give -password-env NAME: the PFX password is read from the environment, never from the command line")
+		return "", 0, exitUsage, false
+	}
+	pw, found := lookupEnv(e.environ, pwEnv)
+	if !found || pw == "" {
+		fmt.Fprintf(e.stderr, "runbook sim certs: the environment variable %s is not set\n", pwEnv)
+		return "", 0, exitError, false
+	}
+	flaw = certs.FlawNone
+	if flawName != "" {
+		f, err := certs.ParseFlaw(flawName)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
+			return "", 0, exitUsage, false
+		}
+		flaw = f
+	}
+	return pw, flaw, exitOK, true
+}
+
+// openSimCA loads (or creates, once) the CA of the simulated stamp of the
+// runbook in runbookDir, and makes the output directory dir.
+func openSimCA(runbookDir, dir string, clk clock.Clock) (*certs.CA, error) {
+	st := stateFor(runbookDir)
+	if err := os.MkdirAll(st.sim(), 0o700); err != nil {
+		return nil, err
+	}
+	ca, err := certs.LoadOrCreateCA(st.sim(), clk)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// writeProductCerts writes the CA's certificate and key and a PFX for each
+// product into dir (0600), listing each file it wrote.
+func writeProductCerts(e *env, ca *certs.CA, dir, pw string, clk clock.Clock, flaw certs.Flaw) error {
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		return err
 	}
 	files := map[string][]byte{"root-ca.pem": ca.CertPEM(), "root-ca-key.pem": keyPEM}
 	for name, label := range map[string]string{"eventhub.pfx": "eventhub", "sqlrp.pfx": "dbadapter"} {
 		b, err := ca.IssuePFX(certs.PFXOptions{Hosts: []string{"*." + label + "." + simRegion + "." + simFQDN}, Now: clk.Now(), Password: pw, Flaw: flaw})
 		if err != nil {
-			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
-			return exitError
+			return err
 		}
 		files[name] = b
 	}
 	for _, name := range []string{"root-ca.pem", "root-ca-key.pem", "eventhub.pfx", "sqlrp.pfx"} {
-		if err := writePrivate(filepath.Join(*dir, name), files[name]); err != nil {
-			fmt.Fprintf(e.stderr, "runbook sim certs: %v\n", err)
-			return exitError
+		if err := writePrivate(filepath.Join(dir, name), files[name]); err != nil {
+			return err
 		}
-		fmt.Fprintln(e.stdout, filepath.ToSlash(filepath.Join(*dir, name)))
+		fmt.Fprintln(e.stdout, filepath.ToSlash(filepath.Join(dir, name)))
 	}
-	return exitOK
+	return nil
 }
 
 func flawNames() []string {
