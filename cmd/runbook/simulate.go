@@ -75,20 +75,7 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 	if err != nil {
 		return nil, err
 	}
-	pause := DefaultSimPause
-	if v := e.getenv("RUNBOOK_SIM_PAUSE"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			pause = d
-		}
-	}
-	// Virtual time never goes back: a run starts where the last one ended,
-	// or at the wall clock if that is later.
-	start := base.Now()
-	for _, t := range append([]time.Time{creds.Now}, savedNow(dir, "hub.json", "pep.json")...) {
-		if t.After(start) {
-			start = t
-		}
-	}
+	pause, start := simPause(e), simStart(dir, base, creds)
 	hubFaults, pepFaults, pepHooks, err := parseSimFaults(e.getenv("RUNBOOK_SIM_FAULTS"))
 	if err != nil {
 		return nil, err
@@ -102,11 +89,55 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		return nil, fmt.Errorf("stamp CA: %w", err)
 	}
 	s.client = simhub.Client{ID: simClientID, Secret: creds.ClientSecret}
+	if err := s.startHub(e, &creds, hubFaults); err != nil {
+		return nil, err
+	}
+	if err := s.startPEP(creds); err != nil {
+		s.close()
+		return nil, err
+	}
+	for _, in := range pepFaults {
+		s.wsman.Inject(in)
+	}
+	for _, hook := range pepHooks {
+		hook(s)
+	}
+	return s, nil
+}
+
+// simPause is the warp clock's pause: RUNBOOK_SIM_PAUSE if it is a
+// positive duration, else DefaultSimPause.
+func simPause(e *env) time.Duration {
+	pause := DefaultSimPause
+	if v := e.getenv("RUNBOOK_SIM_PAUSE"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			pause = d
+		}
+	}
+	return pause
+}
+
+// simStart is the virtual time a run starts at. Virtual time never goes
+// back: a run starts where the last one ended, or at the wall clock if
+// that is later.
+func simStart(dir string, base clock.Clock, creds simCreds) time.Time {
+	start := base.Now()
+	for _, t := range append([]time.Time{creds.Now}, savedNow(dir, "hub.json", "pep.json")...) {
+		if t.After(start) {
+			start = t
+		}
+	}
+	return start
+}
+
+// startHub starts the simulated Hub on the address it had before, or on
+// another if that is taken, and records a new address in creds.
+func (s *simStamp) startHub(e *env, creds *simCreds, hubFaults []simhub.Fault) error {
 	var scenario *simhub.Scenario
 	if name := e.getenv("RUNBOOK_SIM_SCENARIO"); name != "" {
 		sc, err := simhub.ScenarioByName(name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		scenario = &sc
 	}
@@ -116,13 +147,14 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		CA:            s.ca,
 		Clients:       []simhub.Client{s.client},
 		TokenLifetime: 10000 * time.Hour, // virtual hours: azcore refreshes by the wall clock
-		StatePath:     filepath.Join(dir, "hub.json"),
+		StatePath:     filepath.Join(s.dir, "hub.json"),
 		Addr:          creds.HubAddr,
 		Faults:        hubFaults,
 	}
+	var err error
 	s.hub, err = simhub.Open(hubOpts)
 	if err != nil {
-		return nil, fmt.Errorf("simulated Hub: %w", err)
+		return fmt.Errorf("simulated Hub: %w", err)
 	}
 	err = s.hub.Start()
 	if err != nil && creds.HubAddr != "" {
@@ -134,16 +166,24 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("simulated Hub: %w", err)
+		return fmt.Errorf("simulated Hub: %w", err)
 	}
 	if u, err := url.Parse(s.hub.URL()); err == nil && creds.HubAddr == "" {
 		creds.HubAddr = u.Host
-		if err := saveSimCreds(dir, creds); err != nil {
-			return nil, err
+		if err := saveSimCreds(s.dir, *creds); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// startPEP starts the simulated PEP, its external endpoints and the
+// WS-Management server it is registered on; the caller closes the stamp
+// if it fails.
+func (s *simStamp) startPEP(creds simCreds) error {
+	var err error
 	s.pep, err = simpep.New(simpep.Config{
-		Clock: s.clock, StatePath: filepath.Join(dir, "pep.json"), CA: s.ca,
+		Clock: s.clock, StatePath: filepath.Join(s.dir, "pep.json"), CA: s.ca,
 		// The documented simulated stamp: AD FS, local.azurestack.external.
 		Stamp: simpep.StampInfo{IdentitySystem: "ADFS", RegionName: simRegion, ExternalDomainFQDN: simRegion + "." + simFQDN},
 		// A completed Start-SecretRotation renews the stamp's secrets for
@@ -152,29 +192,20 @@ func startSimStamp(e *env, st stateDir, base clock.Clock) (*simStamp, error) {
 		OnSecretRotation: func(internal bool) { s.hub.RotateInfrastructure(internal, s.clock.Now().AddDate(2, 0, 0)) },
 	})
 	if err != nil {
-		s.close()
-		return nil, fmt.Errorf("simulated PEP: %w", err)
+		return fmt.Errorf("simulated PEP: %w", err)
 	}
 	if s.endpoints, err = s.pep.ServeEndpoints(); err != nil {
-		s.close()
-		return nil, fmt.Errorf("simulated endpoints: %w", err)
+		return fmt.Errorf("simulated endpoints: %w", err)
 	}
 	s.wsman, err = simwsman.NewServer(simwsman.Config{
 		Clock: s.clock, Auth: simwsman.AuthNegotiate, Sealing: simwsman.SealRequired,
 		Username: simPEPUser, Password: creds.PEPPassword, NoCmdShell: true,
 	})
 	if err != nil {
-		s.close()
-		return nil, fmt.Errorf("simulated PEP: %w", err)
+		return fmt.Errorf("simulated PEP: %w", err)
 	}
 	s.pep.Register(s.wsman)
-	for _, in := range pepFaults {
-		s.wsman.Inject(in)
-	}
-	for _, hook := range pepHooks {
-		hook(s)
-	}
-	return s, nil
+	return nil
 }
 
 // savedNow returns the virtual times the simulators recorded in their state
