@@ -56,6 +56,17 @@ func runRuns(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, "No runs yet.")
 		return exitOK
 	}
+	broken := printRunsTable(e, runs)
+	if broken {
+		fmt.Fprintln(e.stderr, "Warning: a journal's hash chain is broken: it was changed after it was written.")
+		return exitError
+	}
+	return exitOK
+}
+
+// printRunsTable lists the runs as a table and reports whether a journal's
+// hash chain is broken (a torn tail is not).
+func printRunsTable(e *env, runs []journal.RunSummary) bool {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSTARTED\tUSER\tSTATUS\tSTEPS\tJOURNAL")
 	broken := false
@@ -71,11 +82,7 @@ func runRuns(e *env, args []string) int {
 			r.Steps.Succeeded, r.Steps.Failed, r.Steps.Skipped, chain)
 	}
 	tw.Flush()
-	if broken {
-		fmt.Fprintln(e.stderr, "Warning: a journal's hash chain is broken: it was changed after it was written.")
-		return exitError
-	}
-	return exitOK
+	return broken
 }
 
 func showRun(e *env, b state.Backend, id string) int {
