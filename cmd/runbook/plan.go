@@ -55,20 +55,27 @@ func runPlan(e *env, args []string) int {
 	printDiags(e, s.rb.Files, diags)
 	p.ExpiresAt = p.CreatedAt.Add(*ttl)
 	renderPlan(e, p.Plan, *asJSON, *asMarkdown)
-	if *out != "" {
-		if err := savePlan(s, p.Plan, *out); err != nil {
-			fmt.Fprintf(e.stderr, "runbook plan: %v\n", err)
-			return exitError
-		}
-		if !*asJSON && !*asMarkdown {
-			fmt.Fprintf(e.stdout, "\nSaved the plan to %s (valid until %s). Apply it with:\n  %s\n",
-				*out, p.ExpiresAt.UTC().Format(time.RFC3339), commandLine(append(append([]string{"apply"}, s.hintFlags(false)...), *out)...))
-		}
+	if *out != "" && !savePlanFile(e, s, p.Plan, *out, !*asJSON && !*asMarkdown) {
+		return exitError
 	}
 	if *detailed && p.HasChanges() {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// savePlanFile saves p to path and, with hint, tells how to apply it; on
+// an error it prints it and returns false.
+func savePlanFile(e *env, s *session, p *plan.Plan, path string, hint bool) bool {
+	if err := savePlan(s, p, path); err != nil {
+		fmt.Fprintf(e.stderr, "runbook plan: %v\n", err)
+		return false
+	}
+	if hint {
+		fmt.Fprintf(e.stdout, "\nSaved the plan to %s (valid until %s). Apply it with:\n  %s\n",
+			path, p.ExpiresAt.UTC().Format(time.RFC3339), commandLine(append(append([]string{"apply"}, s.hintFlags(false)...), path)...))
+	}
+	return true
 }
 
 // renderPlan prints p in the chosen format.
