@@ -55,6 +55,28 @@ func runExpiry(e *env, args []string) int {
 		}
 		sessions = append(sessions, s)
 	}
+	reports := readStamps(e, sessions)
+	now := sessions[0].clock.Now().UTC()
+	all, errs := expiryRows(dirs, reports, now, horizon)
+	if *asJSON {
+		writeExpiryJSON(e.stdout, now, horizon, all, errs)
+	} else {
+		writeExpiryTable(e.stdout, now, horizon, all, len(dirs) > 1)
+		for _, msg := range errs {
+			fmt.Fprintf(e.stderr, "Error: %s\n", msg)
+		}
+	}
+	switch {
+	case len(errs) > 0:
+		return exitError
+	case countWithin(all) > 0:
+		return exitChanges
+	}
+	return exitOK
+}
+
+// readStamps reads the secrets of each session's stamp, concurrently.
+func readStamps(e *env, sessions []*session) []expiryReport {
 	reports := make([]expiryReport, len(sessions))
 	var wg sync.WaitGroup
 	for i, s := range sessions {
@@ -65,8 +87,13 @@ func runExpiry(e *env, args []string) int {
 		}()
 	}
 	wg.Wait()
+	return reports
+}
 
-	now := sessions[0].clock.Now().UTC()
+// expiryRows are the secrets of every report, sorted by deadline, then
+// runbook and secret, and the errors met reading them, each naming its
+// runbook directory.
+func expiryRows(dirs []string, reports []expiryReport, now time.Time, horizon time.Duration) ([]expiryRow, []string) {
 	var all []expiryRow
 	var errs []string
 	for i, r := range reports {
@@ -87,21 +114,7 @@ func runExpiry(e *env, args []string) int {
 		}
 		return all[i].What < all[j].What
 	})
-	if *asJSON {
-		writeExpiryJSON(e.stdout, now, horizon, all, errs)
-	} else {
-		writeExpiryTable(e.stdout, now, horizon, all, len(dirs) > 1)
-		for _, msg := range errs {
-			fmt.Fprintf(e.stderr, "Error: %s\n", msg)
-		}
-	}
-	switch {
-	case len(errs) > 0:
-		return exitError
-	case countWithin(all) > 0:
-		return exitChanges
-	}
-	return exitOK
+	return all, errs
 }
 
 // expiryReport is what was read of one runbook's stamp.
