@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +51,7 @@ func promptMissing(e *env, rb *lang.Runbook, diags hcl.Diagnostics) ([]lang.VarA
 		var err error
 		if v.Sensitive {
 			fmt.Fprintf(e.stderr, "Enter a value for var.%s (sensitive, not shown): ", name)
-			answer, err = readHidden(e.stdin)
+			answer, err = readHidden(e.ctx, e.stdin)
 			fmt.Fprintln(e.stderr)
 		} else {
 			fmt.Fprintf(e.stderr, "Enter a value for var.%s: ", name)
@@ -64,16 +65,41 @@ func promptMissing(e *env, rb *lang.Runbook, diags hcl.Diagnostics) ([]lang.VarA
 	return args, true, nil
 }
 
-// readHidden reads a line from a terminal with the echo off.
-func readHidden(r io.Reader) ([]byte, error) {
-	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		b, err := term.ReadPassword(int(f.Fd()))
-		if len(b) > maxPromptInput {
+// readHidden reads a line from a terminal with the echo off. It returns
+// as soon as ctx is cancelled (Ctrl-C at the prompt), with the terminal's
+// echo back on: the read itself cannot be interrupted, so it is left to the
+// exiting process, but the terminal is restored first.
+func readHidden(ctx context.Context, r io.Reader) ([]byte, error) {
+	f, ok := r.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return readLine(r)
+	}
+	fd := int(f.Fd())
+	saved, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	type answer struct {
+		b   []byte
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		done <- answer{b, err}
+	}()
+	select {
+	case a := <-done:
+		if len(a.b) > maxPromptInput {
 			return nil, errors.New("the answer is too long")
 		}
-		return b, err
+		return a.b, a.err
+	case <-ctx.Done():
+		if err := term.Restore(fd, saved); err != nil {
+			return nil, err
+		}
+		return nil, context.Cause(ctx)
 	}
-	return readLine(r)
 }
 
 // readLine reads one line, a byte at a time so that nothing after it is
