@@ -56,7 +56,7 @@ func TestCIExamples(t *testing.T) {
 
 // maxArgs is how many positional arguments a command takes, where it is
 // fewer than any.
-var maxArgs = map[string]int{"validate": 1, "plan": 1, "apply": 1, "show": 1, "graph": 1, "version": 0}
+var maxArgs = map[string]int{"validate": 1, "plan": 1, "apply": 2, "show": 1, "graph": 1, "version": 0}
 
 // checkCommandLine parses args (a command and its flags and arguments) as
 // runbook would, without running it.
