@@ -506,7 +506,10 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 		}
 		err = j.Append(journal.Record{Type: journal.RunResumed, PlanID: p.ID, PlanHash: planHash, User: u, Host: host, ToolVersion: toolVersion()})
 	} else {
-		id := newRunID(s.clock.Now())
+		id := s.newRun
+		if id == "" {
+			id = newRunID(s.clock.Now())
+		}
 		j, err = s.createJournal(id)
 		if err != nil {
 			return nil, "", err

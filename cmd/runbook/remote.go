@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/state"
+	"github.com/runbook-dev/runbook/state/azurerm"
 	"github.com/runbook-dev/runbook/state/local"
 )
 
@@ -121,11 +122,19 @@ func (s *session) lockRemote() (release func(), err error) {
 		}
 		s.leases = nil
 	}
-	holder := lock.CurrentProcess(s.clock.Now(), "")
+	// The holder names the run this apply will start, so that an apply
+	// refused elsewhere can say whose run holds the lock.
+	s.newRun = newRunID(s.clock.Now())
+	holder := lock.CurrentProcess(s.clock.Now(), s.newRun)
 	for _, name := range state.Locks(targets) {
 		l, err := s.remote.Lock(s.e.ctx, name, holder)
 		if err != nil {
 			release()
+			var held *azurerm.HeldError
+			if errors.As(err, &held) {
+				err = fmt.Errorf("%w\nIf that apply no longer runs (a killed process, a lost machine), break its lock with:\n  %s",
+					err, commandLine("force-unlock", "-force", name, s.dirArg()))
+			}
 			return func() {}, err
 		}
 		s.leases = append(s.leases, l)

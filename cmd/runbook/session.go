@@ -106,6 +106,9 @@ type session struct {
 	remote state.Backend
 	// leases are the shared backend's locks an apply holds.
 	leases []state.Lease
+	// newRun is the id of the run a shared backend's apply will start,
+	// chosen before its locks are taken so that they name it.
+	newRun string
 	key    []byte
 	clock  clock.Clock
 	hubs   *steps.Conns
