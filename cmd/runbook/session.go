@@ -146,74 +146,91 @@ func openSession(e *env, target string, f *planFlags, extraVars []lang.VarArg) (
 		s.sim = sim
 		s.clock = sim.clock
 	}
+	if !s.load(extraVars) || !s.setUp() {
+		s.close()
+		return nil, false
+	}
+	s.connect()
+	return s, true
+}
+
+// load loads the runbook with the command's variables (extraVars first),
+// asks on a terminal for the ones without a value, and prints its
+// diagnostics; it returns false when the runbook cannot be used.
+func (s *session) load(extraVars []lang.VarArg) bool {
+	e, f := s.e, s.flags
 	vars := &f.vars
 	if len(extraVars) > 0 {
 		vars = &varFlags{args: append(append([]lang.VarArg{}, extraVars...), f.vars.args...), errs: f.vars.errs}
 	}
-	rb, diags := loadRunbook(e, target, loadOptions{vars: vars, planTime: s.clock.Now()})
+	rb, diags := loadRunbook(e, s.target, loadOptions{vars: vars, planTime: s.clock.Now()})
 	if answers, asked, err := promptMissing(e, rb, diags); err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
-		s.close()
-		return nil, false
+		return false
 	} else if asked {
 		vars = &varFlags{args: append(append([]lang.VarArg{}, vars.args...), answers...), errs: vars.errs}
-		rb, diags = loadRunbook(e, target, loadOptions{vars: vars, planTime: s.clock.Now()})
+		rb, diags = loadRunbook(e, s.target, loadOptions{vars: vars, planTime: s.clock.Now()})
 	}
 	s.rb = rb
-	if printDiags(e, rb.Files, diags) {
-		s.close()
-		return nil, false
-	}
-	remote, err := checkBackend(e, rb, target)
+	return !printDiags(e, rb.Files, diags)
+}
+
+// setUp finds the runbook's backend and key and, on the simulated stamp,
+// the files the runbook expects the operator to have made; it returns
+// false after saying what went wrong.
+func (s *session) setUp() bool {
+	e, rb := s.e, s.rb
+	remote, err := checkBackend(e, rb, s.target)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
-		s.close()
-		return nil, false
+		return false
 	}
 	s.remote = remote
-	key, err := s.runbookKey()
-	if err != nil {
+	if s.key, err = s.runbookKey(); err != nil {
 		fmt.Fprintf(e.stderr, "runbook: %v\n", err)
-		s.close()
-		return nil, false
+		return false
 	}
-	s.key = key
-	if s.sim != nil {
-		if err := s.sim.ensurePFX(e, rb); err != nil {
-			fmt.Fprintf(e.stderr, "runbook: %v\n", err)
-			s.close()
-			return nil, false
-		}
-		if err := s.sim.prepareShares(e, rb); err != nil {
-			fmt.Fprintf(e.stderr, "runbook: %v\n", err)
-			s.close()
-			return nil, false
-		}
-		s.served = s.sim.served()
+	if s.sim == nil {
+		return true
 	}
+	if err := s.sim.ensurePFX(e, rb); err != nil {
+		fmt.Fprintf(e.stderr, "runbook: %v\n", err)
+		return false
+	}
+	if err := s.sim.prepareShares(e, rb); err != nil {
+		fmt.Fprintf(e.stderr, "runbook: %v\n", err)
+		return false
+	}
+	s.served = s.sim.served()
+	return true
+}
+
+// connect sets up the hub and PEP sources the step types use, redirected
+// to the simulated stamp under -simulate. Nothing is dialled yet.
+func (s *session) connect() {
 	opts := steps.ConnOptions{Clock: s.clock, Logger: s.logger()}
 	if s.sim != nil {
 		s.sim.redirect(&opts)
 	}
-	s.hubs = steps.NewConns(rb, opts)
+	s.hubs = steps.NewConns(s.rb, opts)
 	s.peps = s.hubs
-	if s.sim != nil {
-		redirect := s.sim.pepTarget().Override()
-		s.peps = steps.NewPEPDialer(rb, steps.PEPOptions{
-			Clock:  s.clock,
-			Logger: steps.PrintfLogger(opts.Logger),
-			Override: func(name string, cfg *pep.Config) {
-				redirect(name, cfg)
-				// The receive timeout detects a dead connection to a real
-				// PEP. On the in-process simulated stamp, whose clock skips
-				// ahead while the PEP works, a reply still in transit on a
-				// busy machine could pass for lost; the step's own timeout
-				// still bounds the wait.
-				cfg.ReceiveTimeout = -1
-			},
-		})
+	if s.sim == nil {
+		return
 	}
-	return s, true
+	redirect := s.sim.pepTarget().Override()
+	s.peps = steps.NewPEPDialer(s.rb, steps.PEPOptions{
+		Clock:  s.clock,
+		Logger: steps.PrintfLogger(opts.Logger),
+		Override: func(name string, cfg *pep.Config) {
+			redirect(name, cfg)
+			// The receive timeout detects a dead connection to a real
+			// PEP. On the in-process simulated stamp, whose clock skips
+			// ahead while the PEP works, a reply still in transit on a
+			// busy machine could pass for lost; the step's own timeout
+			// still bounds the wait.
+			cfg.ReceiveTimeout = -1
+		},
+	})
 }
 
 // logger returns the clients' logger: RUNBOOK_LOG names a file (created
