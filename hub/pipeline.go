@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/internal/azretry"
 )
 
 // callInfo travels with a request through the pipeline (as an azcore
@@ -47,29 +48,10 @@ type retryPolicy struct {
 func (p *retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	var info callInfo
 	req.OperationValue(&info)
-	ctx := req.Raw().Context()
-	for try := 1; ; try++ {
-		if err := req.RewindBody(); err != nil {
-			return nil, err
-		}
-		resp, err := req.Clone(ctx).Next()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		delay, again := p.decide(resp, err, info, try)
-		if !again {
-			return resp, err
-		}
-		what := "network error"
-		if resp != nil {
-			what = "HTTP " + strconv.Itoa(resp.StatusCode)
-			runtime.Drain(resp)
-		}
-		p.logf("%s %s: %s, retry %d of %d in %s", req.Raw().Method, req.Raw().URL.Path, what, try, p.opts.MaxRetries, delay)
-		if err := p.clock.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
-	}
+	return azretry.Loop{Clock: p.clock, MaxRetries: p.opts.MaxRetries, Lost: "network error", Logf: p.logf}.Do(req,
+		func(resp *http.Response, err error, try int) (time.Duration, bool) {
+			return p.decide(resp, err, info, try)
+		})
 }
 
 // decide says whether to retry after try number try, and after how long.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/internal/azretry"
 )
 
 // versionPolicy pins x-ms-version. It writes the raw lower-case map key the
@@ -57,29 +57,8 @@ type retryPolicy struct {
 
 // Do implements policy.Policy.
 func (p *retryPolicy) Do(req *policy.Request) (*http.Response, error) {
-	ctx := req.Raw().Context()
-	for try := 1; ; try++ {
-		if err := req.RewindBody(); err != nil {
-			return nil, err
-		}
-		resp, err := req.Clone(ctx).Next()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		delay, again := p.decide(resp, err, try)
-		if !again {
-			return resp, err
-		}
-		what := "connection lost"
-		if resp != nil {
-			what = "HTTP " + strconv.Itoa(resp.StatusCode)
-			runtime.Drain(resp)
-		}
-		p.logf("%s %s: %s, retry %d of %d in %s", req.Raw().Method, req.Raw().URL.Path, what, try, p.opts.MaxRetries, delay)
-		if err := p.clock.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
-	}
+	return azretry.Loop{Clock: p.clock, MaxRetries: p.opts.MaxRetries, Lost: "connection lost", Logf: p.logf}.Do(req,
+		func(resp *http.Response, err error, try int) (time.Duration, bool) { return p.decide(resp, err, try) })
 }
 
 func (p *retryPolicy) decide(resp *http.Response, err error, try int) (time.Duration, bool) {
