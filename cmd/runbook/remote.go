@@ -26,10 +26,7 @@ import (
 // runbookKey returns the key that MACs saved plans and keys fingerprints:
 // the shared backend's, or the local .runbook directory's.
 func (s *session) runbookKey() ([]byte, error) {
-	if s.remote != nil {
-		return s.remote.Key(s.e.ctx)
-	}
-	return s.state.key()
+	return s.backend().Key(s.e.ctx)
 }
 
 // backend is where the runbook's state lives: the shared backend, or the
@@ -180,7 +177,7 @@ func readSavedPlan(e *env, path, dirArg string) (*plan.Plan, string, error) {
 		target = dirArg
 	}
 	if backend == "" {
-		p, err := decodePlan(path, data, id, target)
+		p, err := decodePlan(e, path, data, id, target)
 		return p, target, err
 	}
 	rb, diags := loadRunbook(e, target, loadOptions{validate: true, planTime: clockFor().Now()})
@@ -219,18 +216,12 @@ func readSavedPlan(e *env, path, dirArg string) (*plan.Plan, string, error) {
 // consumed reports whether the saved plan was applied already, in the
 // backend where the state lives.
 func (s *session) consumed(planID string) (bool, error) {
-	if s.remote == nil {
-		return s.state.consumed(planID), nil
-	}
-	return s.remote.PlanConsumed(s.e.ctx, planID)
+	return s.backend().PlanConsumed(s.e.ctx, planID)
 }
 
 // consume marks the saved plan applied, once.
 func (s *session) consume(planID string) error {
-	if s.remote == nil {
-		return s.state.consume(planID)
-	}
-	err := s.remote.ConsumePlan(s.e.ctx, planID)
+	err := s.backend().ConsumePlan(s.e.ctx, planID)
 	if errors.Is(err, state.ErrConsumed) {
 		return fmt.Errorf("plan %s was applied already; a plan is applied once: make a new one", planID)
 	}

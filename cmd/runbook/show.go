@@ -3,10 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/runbook-dev/runbook/internal/boundedread"
+	"github.com/runbook-dev/runbook/state"
+	"github.com/runbook-dev/runbook/state/local"
 
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
@@ -23,7 +24,7 @@ func runShow(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "runbook show: give one plan file")
 		return exitUsage
 	}
-	p, err := readPlan(fs.Arg(0))
+	p, err := readPlan(e, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		return exitError
@@ -42,7 +43,7 @@ func runShow(e *env, args []string) int {
 // readPlan reads and verifies a saved plan. Its key is in the .runbook
 // directory of the runbook the plan names, relative to the working
 // directory (as for apply).
-func readPlan(path string) (*plan.Plan, error) {
+func readPlan(e *env, path string) (*plan.Plan, error) {
 	data, err := boundedread.File(path, boundedread.Source)
 	if err != nil {
 		return nil, fmt.Errorf("read the plan: %w", err)
@@ -55,15 +56,17 @@ func readPlan(path string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return decodePlan(path, data, id, filepath.FromSlash(dir))
+	return decodePlan(e, path, data, id, filepath.FromSlash(dir))
 }
 
 // decodePlan verifies a saved plan with the key in the .runbook directory
-// of the runbook at dir.
-func decodePlan(path string, data []byte, id, dir string) (*plan.Plan, error) {
-	key, err := readKey(stateFor(dir).path("key"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s: no key for this plan in %s: plans can only be read or applied beside the runbook they were made from, from the same working directory", path, stateFor(dir).root)
+// of the runbook at dir. A missing key is not made: the plan was made
+// elsewhere, or the key was lost with the directory.
+func decodePlan(e *env, path string, data []byte, id, dir string) (*plan.Plan, error) {
+	b := local.New(stateFor(dir).root)
+	key, err := b.ReadKey(e.ctx)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, fmt.Errorf("%s: no key for this plan in %s: plans can only be read or applied beside the runbook they were made from, from the same working directory", path, b.Root)
 	}
 	if err != nil {
 		return nil, err

@@ -4,15 +4,15 @@
 // that the operating system drops when the holder dies, the state document
 // is a file replaced atomically under a short lock, consumed plans are
 // marker files created exclusively, and the key is a random 32-byte file
-// made on first use that never leaves the directory.
+// made on first use that never leaves the directory (key.go).
 //
 // Everything in it is private to the operator: directories 0700, files
-// 0600.
+// 0600 (an owner-only DACL on Windows); a state directory others could
+// write is refused before its key is used.
 package local
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -246,46 +246,6 @@ func (b *Backend) PlanConsumed(ctx context.Context, planID string) (bool, error)
 
 func (b *Backend) consumedPath(planID string) string {
 	return b.path("plans", filepath.Base(planID)+".applied")
-}
-
-// Key implements state.Backend: the file key, 32 random bytes made on
-// first use (exclusively, so two processes agree on one).
-func (b *Backend) Key(ctx context.Context) ([]byte, error) {
-	p := b.path("key")
-	k, err := os.ReadFile(p)
-	if err == nil && len(k) == 32 {
-		return k, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read the runbook key: %w", err)
-	}
-	if err == nil {
-		return nil, fmt.Errorf("the runbook key %s holds %d bytes, not 32: restore it, or remove it to make a new one (saved plans made with the old key are then refused)", p, len(k))
-	}
-	if err := os.MkdirAll(b.Root, 0o700); err != nil {
-		return nil, err
-	}
-	k = make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return b.Key(ctx) // another process made it first
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create the runbook key: %w", err)
-	}
-	if _, err = f.Write(k); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create the runbook key: %w", err)
-	}
-	return k, nil
 }
 
 // WritePrivate writes a file with mode 0600 atomically: a temporary file

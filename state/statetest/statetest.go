@@ -214,7 +214,8 @@ func testLock(t *testing.T, open func() state.Backend) {
 	l2.Release(ctx(t))
 }
 
-// testPlans: a plan is consumed once, whichever view consumes it.
+// testPlans: a plan is consumed once, whichever view consumes it, and
+// of views consuming one plan at once exactly one succeeds.
 func testPlans(t *testing.T, open func() state.Backend) {
 	a, b := open(), open()
 	if ok, err := a.PlanConsumed(ctx(t), "p1"); err != nil || ok {
@@ -223,25 +224,77 @@ func testPlans(t *testing.T, open func() state.Backend) {
 	if err := a.ConsumePlan(ctx(t), "p1"); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.ConsumePlan(ctx(t), "p1"); !errors.Is(err, state.ErrConsumed) {
+		t.Errorf("second ConsumePlan from the same view = %v, want ErrConsumed", err)
+	}
 	if err := b.ConsumePlan(ctx(t), "p1"); !errors.Is(err, state.ErrConsumed) {
-		t.Errorf("second ConsumePlan = %v, want ErrConsumed", err)
+		t.Errorf("second ConsumePlan from another view = %v, want ErrConsumed", err)
 	}
 	if ok, err := b.PlanConsumed(ctx(t), "p1"); err != nil || !ok {
 		t.Errorf("PlanConsumed after ConsumePlan = %v, %v", ok, err)
 	}
+	if ok, err := b.PlanConsumed(ctx(t), "p2"); err != nil || ok {
+		t.Errorf("PlanConsumed of another plan = %v, %v", ok, err)
+	}
+
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = open().ConsumePlan(ctx(t), "p2")
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, state.ErrConsumed):
+			t.Errorf("concurrent ConsumePlan %d = %v, want nil or ErrConsumed", i, err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent ConsumePlan calls succeeded, want exactly 1", won, n)
+	}
 }
 
-// testKey: the key is 32 bytes and the same from every view.
+// testKey: the key is 32 bytes and the same from every view and every
+// call, including views asking for it at once before any has it.
 func testKey(t *testing.T, open func() state.Backend) {
-	k1, err := open().Key(ctx(t))
+	const n = 6
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys[i], errs[i] = open().Key(ctx(t))
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("concurrent first Key %d: %v", i, errs[i])
+		}
+	}
+	a := open()
+	again, err := a.Key(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := open().Key(ctx(t))
+	twice, err := a.Key(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k1) != 32 || string(k1) != string(k2) {
-		t.Errorf("keys of two views: %d and %d bytes, equal %v; want one 32-byte key", len(k1), len(k2), string(k1) == string(k2))
+	keys = append(keys, again, twice)
+	for i, k := range keys {
+		if len(k) != 32 || string(k) != string(keys[0]) {
+			t.Errorf("key %d: %d bytes, equal to the first %v; want one 32-byte key", i, len(k), string(k) == string(keys[0]))
+		}
 	}
 }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package local
 
 import "golang.org/x/sys/windows"
 
