@@ -13,6 +13,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/lock"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/internal/boundedread"
+	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/azurerm"
 	"github.com/runbook-dev/runbook/state/local"
@@ -101,18 +102,28 @@ func (s *session) continueJournal(prior *journal.Run) (*journal.Journal, error) 
 	return journal.Open(prior.Path, s.clock)
 }
 
-// lockRemote takes the shared backend's locks of the runbook and of every
-// hub and PEP it declares, in state.Locks order, without waiting: a lock
-// held elsewhere fails naming its holder. The leases are kept in the
-// session; release gives them up.
-func (s *session) lockRemote() (release func(), err error) {
+// lockNames returns the names of the locks an apply of rb takes, in
+// state.Locks order: the runbook's own, then one per hub and PEP by
+// endpoint, so that two runbooks naming one stamp differently still
+// exclude each other. force-unlock -run looks for a run's locks among
+// them.
+func lockNames(rb *lang.Runbook) []string {
 	var targets []string
-	for _, h := range s.rb.Hubs {
+	for _, h := range rb.Hubs {
 		targets = append(targets, lock.Target("hub", h.Endpoint))
 	}
-	for _, p := range s.rb.PEPs {
+	for _, p := range rb.PEPs {
 		targets = append(targets, lock.Target("pep", strings.Join(p.Addresses, ",")))
 	}
+	return state.Locks(targets)
+}
+
+// lockRemote takes the shared backend's locks of the runbook and of every
+// hub and PEP it declares, in state.Locks order, without waiting: a lock
+// held elsewhere fails naming its holder and the command that breaks
+// every lock of the holder's run. The leases are kept in the session;
+// release gives them up.
+func (s *session) lockRemote() (release func(), err error) {
 	release = func() {
 		for i := len(s.leases) - 1; i >= 0; i-- {
 			s.leases[i].Release(context.WithoutCancel(s.e.ctx))
@@ -123,20 +134,30 @@ func (s *session) lockRemote() (release func(), err error) {
 	// refused elsewhere can say whose run holds the lock.
 	s.newRun = newRunID(s.clock.Now())
 	holder := lock.CurrentProcess(s.clock.Now(), s.newRun)
-	for _, name := range state.Locks(targets) {
+	for _, name := range lockNames(s.rb) {
 		l, err := s.remote.Lock(s.e.ctx, name, holder)
 		if err != nil {
 			release()
 			var held *azurerm.HeldError
 			if errors.As(err, &held) {
-				err = fmt.Errorf("%w\nIf that apply no longer runs (a killed process, a lost machine), break its lock with:\n  %s",
-					err, commandLine("force-unlock", "-force", name, s.dirArg()))
+				err = fmt.Errorf("%w\n%s", err, s.unlockHint(held.HeldError))
 			}
 			return func() {}, err
 		}
 		s.leases = append(s.leases, l)
 	}
 	return release, nil
+}
+
+// unlockHint says how to break the locks of a holder that no longer
+// runs: every lock its run holds with one command, or the one lock met
+// when the holder names no run.
+func (s *session) unlockHint(held *lock.HeldError) string {
+	const dead = "If that apply no longer runs (a killed process, a lost machine), "
+	if held.Run != "" {
+		return dead + "break every lock its run holds with:\n  " + commandLine("force-unlock", "-force", "-run", held.Run, s.dirArg())
+	}
+	return dead + "break its lock with:\n  " + commandLine("force-unlock", "-force", held.Target, s.dirArg())
 }
 
 // watchLeases calls lost once, with the reason, if any lease the apply

@@ -56,76 +56,158 @@ func runState(e *env, args []string) int {
 }
 
 func runForceUnlock(e *env, args []string) int {
-	fs := newFlagSet(e, "force-unlock", "LOCK [DIR]",
-		"Break a lock held by an apply that no longer runs (a lost machine, a killed CI job).\n"+
-			"LOCK is the name an apply that was refused printed: \"runbook\", or a target such as\n"+
-			"hub:https://adminmanagement.east.contoso.com. The holder is shown and you are asked\n"+
-			"to confirm; the break is journalled. The holder, if it still runs, starts no further\n"+
-			"step once it notices (within "+state.RenewEvery.String()+").")
-	force := fs.Bool("force", false, "Break the lock without asking for confirmation")
+	fs := newFlagSet(e, "force-unlock", "LOCK [DIR] | -run RUN [DIR]",
+		"Break the locks held by an apply that no longer runs (a lost machine, a killed CI job).\n"+
+			"With -run, every lock of the runbook whose holder names run RUN is broken: the runbook's\n"+
+			"own and one per hub and PEP, the command an apply that was refused printed. LOCK breaks\n"+
+			"one lock: \"runbook\", or a target such as hub:https://adminmanagement.east.contoso.com.\n"+
+			"Each holder is shown and you are asked to confirm; the break is journalled. A holder\n"+
+			"that still runs starts no further step once it notices (within "+state.RenewEvery.String()+").\n"+
+			"A local lock (no backend configured) cannot be broken: it ends with its process.")
+	force := fs.Bool("force", false, "Break the locks without asking for confirmation")
+	run := fs.String("run", "", "Break every lock of the runbook held by run `id` (the run a refused apply named)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		fmt.Fprintln(e.stderr, "runbook force-unlock: usage: runbook force-unlock [-force] LOCK [DIR]")
+	var dir string
+	switch {
+	case *run != "" && fs.NArg() <= 1:
+		dir = fs.Arg(0)
+	case *run == "" && fs.NArg() >= 1 && fs.NArg() <= 2:
+		dir = fs.Arg(1)
+	default:
+		fmt.Fprintln(e.stderr, "runbook force-unlock: usage: runbook force-unlock [-force] LOCK [DIR], or runbook force-unlock [-force] -run RUN [DIR]")
 		return exitUsage
 	}
-	name := fs.Arg(0)
-	b, _, ok := openBackend(e, fs.Arg(1))
+	b, rb, ok := openBackend(e, dir)
 	if !ok {
 		return exitError
 	}
-	h, held, err := b.Holder(e.ctx, name)
+	names := []string{fs.Arg(0)}
+	if *run != "" {
+		names = lockNames(rb)
+	}
+	held, err := heldLocks(e, b, names, *run)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		return exitError
 	}
-	if !held {
-		fmt.Fprintf(e.stdout, "Lock %s is not held: nothing to do.\n", name)
+	switch {
+	case len(held) == 0 && *run != "":
+		fmt.Fprintf(e.stdout, "No lock of the runbook is held by run %s: nothing to do.\n", *run)
+		return exitOK
+	case len(held) == 0:
+		fmt.Fprintf(e.stdout, "Lock %s is not held: nothing to do.\n", names[0])
 		return exitOK
 	}
-	who := describeHolder(h)
-	fmt.Fprintf(e.stdout, "Lock %s is held by %s.\n", name, who)
-	if !*force {
-		if !e.stdinTTY {
-			fmt.Fprintln(e.stderr, "Error: force-unlock needs confirmation: run it on a terminal to answer, or pass -force.")
-			return exitError
-		}
-		fmt.Fprint(e.stdout, "Breaking it lets another apply change the stamp while that one may still run. Only 'yes' will be accepted: ")
-		line, err := readAnswer(e.ctx, e.stdin)
-		if err != nil || strings.TrimSpace(string(line)) != "yes" {
-			fmt.Fprintln(e.stdout, "Force-unlock cancelled.")
-			return exitError
-		}
+	for _, l := range held {
+		fmt.Fprintf(e.stdout, "Lock %s is held by %s.\n", l.name, describeHolder(l.holder))
 	}
-	if _, err := b.BreakLock(e.ctx, name); err != nil {
-		fmt.Fprintf(e.stderr, "Error: %v\n", err)
+	if !*force && !confirmBreak(e, len(held)) {
 		return exitError
 	}
-	run, err := journalUnlock(e, b, name, who)
+	broken, berr := breakLocks(e, b, held)
+	if len(broken) == 0 {
+		fmt.Fprintf(e.stderr, "Error: %v\n", berr)
+		return exitError
+	}
+	id, err := journalUnlock(e, b, broken)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "Error: the lock was broken, but the break could not be journalled: %v\n", err)
+		fmt.Fprintf(e.stderr, "Error: the locks were broken, but the break could not be journalled: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Lock %s broken; journalled as run %s: see it with '%s'.\n", name, run, commandLine("runs", "show", run, dirOf(fs.Arg(1))))
+	what := "Lock " + broken[0].name
+	if len(broken) > 1 {
+		var ns []string
+		for _, l := range broken {
+			ns = append(ns, l.name)
+		}
+		what = "Locks " + strings.Join(ns, ", ")
+	}
+	fmt.Fprintf(e.stdout, "%s broken; journalled as run %s: see it with '%s'.\n", what, id, commandLine("runs", "show", id, dirOf(dir)))
+	if berr != nil {
+		fmt.Fprintf(e.stderr, "Error: %v\n", berr)
+		return exitError
+	}
 	return exitOK
 }
 
-// journalUnlock records a broken lock in a journal of its own, so that
+// heldLock is a lock force-unlock found held, and by whom.
+type heldLock struct {
+	name   string
+	holder lock.Holder
+}
+
+// heldLocks returns the locks among names that are held: by run, when run
+// is not "", else by anyone.
+func heldLocks(e *env, b state.Backend, names []string, run string) ([]heldLock, error) {
+	var held []heldLock
+	for _, name := range names {
+		h, ok, err := b.Holder(e.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok && (run == "" || h.Run == run) {
+			held = append(held, heldLock{name, h})
+		}
+	}
+	return held, nil
+}
+
+// confirmBreak asks the operator on a terminal to confirm breaking n
+// locks.
+func confirmBreak(e *env, n int) bool {
+	if !e.stdinTTY {
+		fmt.Fprintln(e.stderr, "Error: force-unlock needs confirmation: run it on a terminal to answer, or pass -force.")
+		return false
+	}
+	what := "Breaking it"
+	if n > 1 {
+		what = "Breaking them"
+	}
+	fmt.Fprint(e.stdout, what+" lets another apply change the stamp while that one may still run. Only 'yes' will be accepted: ")
+	line, err := readAnswer(e.ctx, e.stdin)
+	if err != nil || strings.TrimSpace(string(line)) != "yes" {
+		fmt.Fprintln(e.stdout, "Force-unlock cancelled.")
+		return false
+	}
+	return true
+}
+
+// breakLocks breaks the locks in turn and returns those it broke, each
+// with the holder the backend broke it from (a lock that changed hands
+// since it was shown names its new holder), and the first error, after
+// which it stops.
+func breakLocks(e *env, b state.Backend, held []heldLock) ([]heldLock, error) {
+	var broken []heldLock
+	for _, l := range held {
+		h, err := b.BreakLock(e.ctx, l.name)
+		if err != nil {
+			return broken, err
+		}
+		if h.PID != l.holder.PID || h.Host != l.holder.Host || h.Run != l.holder.Run || !h.Started.Equal(l.holder.Started) {
+			fmt.Fprintf(e.stdout, "Lock %s changed hands before the break: it was held by %s.\n", l.name, describeHolder(h))
+		}
+		broken = append(broken, heldLock{l.name, h})
+	}
+	return broken, nil
+}
+
+// journalUnlock records broken locks in a journal of their own, so that
 // `runbook runs` shows who broke whose lock and when.
-func journalUnlock(e *env, b state.Backend, name, who string) (string, error) {
+func journalUnlock(e *env, b state.Backend, broken []heldLock) (string, error) {
 	clk := clockFor()
 	run := newRunID(clk.Now())
 	j, err := b.CreateJournal(e.ctx, run, clk)
 	if err != nil {
 		return "", err
 	}
-	err = errors.Join(
-		j.Append(journal.Record{Type: journal.RunStarted, User: currentUser(), Host: hostname(), ToolVersion: version}),
-		j.Append(journal.Record{Type: journal.Note, Reason: fmt.Sprintf("force-unlock: broke lock %s held by %s", name, who)}),
-		j.Append(journal.Record{Type: journal.RunEnded, Status: journal.Succeeded, Reason: "force-unlock"}),
-		j.Close())
-	if err != nil {
+	errs := []error{j.Append(journal.Record{Type: journal.RunStarted, User: currentUser(), Host: hostname(), ToolVersion: version})}
+	for _, l := range broken {
+		errs = append(errs, j.Append(journal.Record{Type: journal.Note, Reason: fmt.Sprintf("force-unlock: broke lock %s held by %s", l.name, describeHolder(l.holder))}))
+	}
+	errs = append(errs, j.Append(journal.Record{Type: journal.RunEnded, Status: journal.Succeeded, Reason: "force-unlock"}), j.Close())
+	if err := errors.Join(errs...); err != nil {
 		return "", err
 	}
 	seq, hash := j.Head()

@@ -120,30 +120,44 @@ func (e *HeldError) Unwrap() error { return e.HeldError }
 
 // Holder implements state.Backend: one GetProperties of the lock's blob.
 func (b *Backend) Holder(ctx context.Context, name string) (lock.Holder, bool, error) {
+	h, ok, _, err := b.holder(ctx, name)
+	return h, ok, err
+}
+
+// holder reads the holder of a lock and the ETag of its blob, which
+// changes whenever another holder records itself.
+func (b *Backend) holder(ctx context.Context, name string) (lock.Holder, bool, azcore.ETag, error) {
 	blobName := b.lockBlob(name)
 	props, err := b.container.NewBlobClient(blobName).GetProperties(ctx, nil)
 	if isCode(err, bloberror.BlobNotFound) {
-		return lock.Holder{}, false, nil
+		return lock.Holder{}, false, "", nil
 	}
 	if err != nil {
-		return lock.Holder{}, false, b.explain("read lock "+name, blobName, err)
+		return lock.Holder{}, false, "", b.explain("read lock "+name, blobName, err)
+	}
+	var etag azcore.ETag
+	if props.ETag != nil {
+		etag = *props.ETag
 	}
 	if props.LeaseState == nil || (*props.LeaseState != lease.StateTypeLeased && *props.LeaseState != lease.StateTypeBreaking) {
-		return lock.Holder{}, false, nil
+		return lock.Holder{}, false, etag, nil
 	}
 	for k, v := range props.Metadata {
 		if v != nil && equalFold(k, holderKey) {
 			h, err := decodeHolder(*v)
-			return h, true, err
+			return h, true, etag, err
 		}
 	}
-	return lock.Holder{}, true, nil
+	return lock.Holder{}, true, etag, nil
 }
 
 // BreakLock implements state.Backend: BreakLease with no break period,
-// after which the holder's renewals fail and it stops starting steps.
+// after which the holder's renewals fail and it stops starting steps. The
+// break is conditional on the ETag of the read that named the holder, so
+// the holder returned is the one whose lease was broken: a lock that
+// changed hands in between is refused, not broken.
 func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, error) {
-	h, ok, err := b.Holder(ctx, name)
+	h, ok, etag, err := b.holder(ctx, name)
 	if err != nil || !ok {
 		return h, err
 	}
@@ -152,10 +166,18 @@ func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, erro
 	if err != nil {
 		return h, err
 	}
-	if _, err := lc.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: to.Ptr[int32](0)}); err != nil && !isCode(err, bloberror.LeaseNotPresentWithLeaseOperation) {
-		return h, b.explain("break lock "+name, blobName, err)
+	opts := &lease.BlobBreakOptions{BreakPeriod: to.Ptr[int32](0)}
+	if etag != "" {
+		opts.ModifiedAccessConditions = &blob.ModifiedAccessConditions{IfMatch: &etag}
 	}
-	return h, nil
+	_, err = lc.BreakLease(ctx, opts)
+	switch {
+	case err == nil || isCode(err, bloberror.LeaseNotPresentWithLeaseOperation):
+		return h, nil
+	case status(err) == 412:
+		return h, fmt.Errorf("lock %s changed hands while it was being broken; nothing was broken: look at it again", name)
+	}
+	return h, b.explain("break lock "+name, blobName, err)
 }
 
 // blobLease is a held lock.
