@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
-	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/local"
 
@@ -14,17 +12,21 @@ import (
 )
 
 func runShow(e *env, args []string) int {
-	fs := newFlagSet(e, "show", "PLANFILE", "Print a saved plan, after checking that it was not changed.")
+	fs := newFlagSet(e, "show", "PLANFILE [DIR]",
+		"Print a saved plan, after checking that it was not changed. The plan is verified\n"+
+			"with the key of the runbook in DIR, or in the directory the plan was made in:\n"+
+			"the local .runbook directory's, or a shared backend's (RUNBOOK_STATE_KEY), so a\n"+
+			"plan made in CI can be read from another checkout of the same runbook.")
 	asJSON := fs.Bool("json", false, "Print the plan as JSON")
 	asMarkdown := fs.Bool("markdown", false, "Print the plan as Markdown")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(e.stderr, "runbook show: give one plan file")
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		fmt.Fprintln(e.stderr, "runbook show: give one plan file, and the runbook directory if the plan was made elsewhere")
 		return exitUsage
 	}
-	p, err := readPlan(e, fs.Arg(0))
+	p, _, err := readSavedPlan(e, fs.Arg(0), fs.Arg(1))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "Error: %v\n", err)
 		return exitError
@@ -38,25 +40,6 @@ func runShow(e *env, args []string) int {
 		render.Text(e.stdout, p, render.Options{Color: e.color(e.stdoutTTY)})
 	}
 	return exitOK
-}
-
-// readPlan reads and verifies a saved plan. Its key is in the .runbook
-// directory of the runbook the plan names, relative to the working
-// directory (as for apply).
-func readPlan(e *env, path string) (*plan.Plan, error) {
-	data, err := boundedread.File(path, boundedread.Source)
-	if err != nil {
-		return nil, fmt.Errorf("read the plan: %w", err)
-	}
-	id, err := plan.PeekID(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	dir, err := plan.PeekDir(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return decodePlan(e, path, data, id, filepath.FromSlash(dir))
 }
 
 // decodePlan verifies a saved plan with the key in the .runbook directory

@@ -331,13 +331,6 @@ func jsonError(err error) string {
 	return err.Error()
 }
 
-// PeekDir returns the runbook directory a saved plan names, without
-// verifying the plan.
-func PeekDir(data []byte) (string, error) {
-	dir, _, err := PeekRunbook(data)
-	return dir, err
-}
-
 // PeekRunbook returns the runbook directory and the shared state backend
 // ("" for local state) a saved plan names, without verifying the plan.
 func PeekRunbook(data []byte) (dir, backend string, err error) {
