@@ -49,6 +49,10 @@ type Config struct {
 	PlanKey []byte
 	// ServiceVersion overrides DefaultServiceVersion.
 	ServiceVersion string
+	// SegmentBlocks is the most Append Blocks a journal segment takes
+	// before the journal rolls over to the next; zero is
+	// DefaultSegmentBlocks, the service's limit. Tests lower it.
+	SegmentBlocks int
 
 	// Clock times retries and lease renewals; nil is the wall clock.
 	Clock clock.Clock

@@ -9,7 +9,8 @@
 // "east/quarterly"):
 //
 //	KEY/state.json              the state document, written with If-Match
-//	KEY/runs/RUN.jsonl          a run's journal: an append blob
+//	KEY/runs/RUN.jsonl          a run's journal: an append blob, its first segment
+//	KEY/runs/RUN/000001.jsonl   the journal's next segment, once the first is full
 //	KEY/locks/NAME              a zero-byte blob, leased while held
 //	KEY/plans/PLAN.applied      a consumed saved plan, created with If-None-Match: *
 //	KEY/key-id                  the fingerprint of the key (never the key)
@@ -29,6 +30,10 @@
 // back and compared with what was sent: the same bytes mean the first try
 // landed, anything else means another writer, and the journal stops. A
 // record is never written twice.
+//
+// An append blob takes at most 50,000 blocks, so a journal rolls over to
+// a new segment when one is full (see segment.go); the journal is its
+// segments in order, and the hash chain runs across them.
 //
 // # Locks
 //
