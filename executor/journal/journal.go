@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -49,9 +50,13 @@ type Journal struct {
 
 	durable  atomic.Pointer[headState] // last record on stable storage
 	unsynced bool                      // written but not fsynced; only the committer and Close touch it
-	syncs    atomic.Uint64
-	wake     chan struct{} // capacity 1: a batch is pending, or Close
-	exited   chan struct{} // closed when the committer returns
+	// observe, if set, is told of records once they are durable; undurable
+	// holds those written but not yet fsynced (committer and Close only).
+	observe   func(recs []Record, seq uint64, hash string)
+	undurable []Record
+	syncs     atomic.Uint64
+	wake      chan struct{} // capacity 1: a batch is pending, or Close
+	exited    chan struct{} // closed when the committer returns
 }
 
 type batch struct {
@@ -59,6 +64,7 @@ type batch struct {
 	// write followed by an fsync. Queued records ride on the next fsync.
 	durable bool
 	buf     []byte
+	recs    []Record // the batch's records, kept only for an observer
 	seq     uint64
 	head    string
 	done    chan struct{}
@@ -167,6 +173,18 @@ func start(f File, name, run string, clk clock.Clock, seq uint64, head string) *
 	return j
 }
 
+// OnDurable sets fn to be told, in order, of every record appended from
+// now on once it is on stable storage, with the journal's durable head
+// then. It is called on the committer's goroutine (or Close's) and must
+// return quickly: a state document that mirrors the journal (such as the
+// steps' history) hands the work to a goroutine of its own. Set it before
+// the records it must see are appended.
+func (j *Journal) OnDurable(fn func(recs []Record, seq uint64, hash string)) {
+	j.mu.Lock()
+	j.observe = fn
+	j.mu.Unlock()
+}
+
 // Append sets rec's Seq, Time and Prev (and Run on run_started), writes it
 // and returns once it is on stable storage. Concurrent Appends share one
 // fsync. After a failed write or fsync every Append fails with that error.
@@ -230,6 +248,9 @@ func (j *Journal) enqueue(rec Record, durable bool) (*batch, error) {
 		}
 	}
 	b.buf = append(append(b.buf, line...), '\n')
+	if j.observe != nil {
+		b.recs = append(b.recs, rec)
+	}
 	b.durable = b.durable || durable
 	b.seq, b.head = j.seq, j.head
 	j.mu.Unlock()
@@ -241,6 +262,7 @@ func (j *Journal) enqueue(rec Record, durable bool) (*batch, error) {
 func (j *Journal) commit() {
 	defer close(j.exited)
 	for range j.wake {
+		j.gather()
 		j.mu.Lock()
 		b, failed, closed := j.pending, j.err, j.closed
 		j.pending = nil
@@ -276,11 +298,52 @@ func (j *Journal) write(b *batch) error {
 		j.mu.Unlock()
 		return err
 	}
-	if b.durable {
-		j.unsynced = false
-		j.durable.Store(&headState{seq: b.seq, hash: b.head})
+	j.mu.Lock()
+	observe := j.observe
+	j.mu.Unlock()
+	if !b.durable {
+		j.undurable = append(j.undurable, b.recs...)
+		return nil
+	}
+	j.unsynced = false
+	j.durable.Store(&headState{seq: b.seq, hash: b.head})
+	if observe != nil {
+		recs := append(j.undurable, b.recs...)
+		j.undurable = nil
+		observe(recs, b.seq, b.head)
 	}
 	return nil
+}
+
+// gatherYields bounds how often the committer yields to let records that
+// are being appended at the same moment join the batch.
+const gatherYields = 8
+
+// gather lets the goroutines that are appending at the same moment as the
+// one that woke the committer (the steps a finished step released, which
+// start together) queue their records before the batch is written, so
+// that they share one write. It yields the processor while the batch
+// grows, a few times at most: no timer, no waiting for a record that may
+// never come.
+func (j *Journal) gather() {
+	n := j.pendingLen()
+	for range gatherYields {
+		runtime.Gosched()
+		m := j.pendingLen()
+		if m == n {
+			return
+		}
+		n = m
+	}
+}
+
+func (j *Journal) pendingLen() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.pending == nil {
+		return 0
+	}
+	return len(j.pending.buf)
 }
 
 // Close waits for queued records to be committed and closes the file. It
@@ -307,7 +370,12 @@ func (j *Journal) Close() error {
 		} else {
 			j.mu.Lock()
 			j.durable.Store(&headState{seq: j.seq, hash: j.head})
+			seq, head, observe := j.seq, j.head, j.observe
 			j.mu.Unlock()
+			if observe != nil && len(j.undurable) > 0 {
+				observe(j.undurable, seq, head)
+				j.undurable = nil
+			}
 		}
 	}
 	if cerr := j.f.Close(); err == nil {
