@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +25,15 @@ type Document struct {
 	Runs map[string]RunHead `json:"runs,omitempty"`
 	// Steps holds, per step address, what its last successful apply
 	// recorded: the history entry, in the format of the history code.
+	// An apply adds each success as it becomes durable in the journal
+	// (Recorder), so a plan reads them here.
 	Steps map[string]json.RawMessage `json:"steps,omitempty"`
+	// Indexed says that Runs names every run the backend holds: an apply
+	// registers its run here before it creates the journal, so history and
+	// the run to resume are found without listing the journals. A store
+	// written before runs were registered is indexed by the first apply
+	// (Index); until then LoadHistory lists its journals.
+	Indexed bool `json:"indexed,omitempty"`
 }
 
 // DocumentVersion is the format written.
@@ -39,9 +48,16 @@ type RunHead struct {
 	User    string    `json:"user,omitempty"`
 	Host    string    `json:"host,omitempty"`
 	PlanID  string    `json:"plan_id,omitempty"`
-	// Settled says that the run finished and its steps' successes are in
-	// the document's Steps, so history need not replay its journal.
+	// Settled says that the run ended (or was superseded by a later run)
+	// and every success its journal holds is in the document's Steps, so
+	// history need not replay its journal.
 	Settled bool `json:"settled,omitempty"`
+}
+
+// Ended reports whether the head's run ended with a result: succeeded or
+// failed. A stopped run or one that never ended may be resumed.
+func (h RunHead) Ended() bool {
+	return h.Status == string(journal.RunSucceeded) || h.Status == string(journal.RunFailed)
 }
 
 // maxUpdateTries bounds Update's retries when other writers keep winning.
@@ -72,40 +88,75 @@ func ReadDocument(ctx context.Context, b Backend) (*Document, string, error) {
 // change again (so change must only add or replace its own entries), up to
 // a bound. It returns the document written.
 func Update(ctx context.Context, b Backend, change func(*Document) error) (*Document, error) {
+	d, _, err := update(ctx, b, change)
+	return d, err
+}
+
+// update is Update that also returns the new ETag.
+func update(ctx context.Context, b Backend, change func(*Document) error) (*Document, string, error) {
 	for range maxUpdateTries {
 		d, etag, err := ReadDocument(ctx, b)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := change(d); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		d.Version = DocumentVersion
 		data, err := json.Marshal(d)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		_, err = b.WriteDocument(ctx, data, etag)
+		etag, err = b.WriteDocument(ctx, data, etag)
 		if errors.Is(err, ErrStale) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return d, nil
+		return d, etag, nil
 	}
-	return nil, fmt.Errorf("%s: the state document kept changing while it was updated (%d tries)", b, maxUpdateTries)
+	return nil, "", fmt.Errorf("%s: the state document kept changing while it was updated (%d tries)", b, maxUpdateTries)
 }
 
-// SetHead records a journal's head in the document (see RunHead).
+// SetHead records a journal's head in the document (see RunHead): the
+// record count and hash unless a later head was recorded already, and
+// every other field h sets; the fields h leaves empty keep their values.
 func (d *Document) SetHead(run string, h RunHead) {
 	if d.Runs == nil {
 		d.Runs = map[string]RunHead{}
 	}
-	if cur, ok := d.Runs[run]; ok && cur.Records > h.Records {
-		return // a later head was recorded already
+	cur, ok := d.Runs[run]
+	if !ok {
+		d.Runs[run] = h
+		return
 	}
-	d.Runs[run] = h
+	if h.Records >= cur.Records && h.Hash != "" {
+		cur.Records, cur.Hash = h.Records, h.Hash
+	}
+	if h.Status != "" {
+		cur.Status = h.Status
+	}
+	if !h.Started.IsZero() {
+		cur.Started = h.Started
+	}
+	cur.User = cmp.Or(h.User, cur.User)
+	cur.Host = cmp.Or(h.Host, cur.Host)
+	cur.PlanID = cmp.Or(h.PlanID, cur.PlanID)
+	cur.Settled = cur.Settled || h.Settled
+	d.Runs[run] = cur
+}
+
+// Latest returns the run that started last (by its start time, then its
+// id), the one an apply resumes if it did not end; ok is false when the
+// document names no run.
+func (d *Document) Latest() (run string, h RunHead, ok bool) {
+	for id, cur := range d.Runs {
+		if !ok || cur.Started.After(h.Started) || cur.Started.Equal(h.Started) && id > run {
+			run, h, ok = id, cur, true
+		}
+	}
+	return run, h, ok
 }
 
 // VerifyJournal reads a run's journal, verifies its chain and checks it

@@ -17,7 +17,7 @@ func Unmigrated(ctx context.Context, from, to Backend) ([]string, error) {
 	if err != nil || len(have) == 0 {
 		return nil, err
 	}
-	there, err := to.Runs(ctx)
+	there, err := runsOf(ctx, to)
 	if err != nil {
 		return nil, err
 	}
@@ -28,6 +28,25 @@ func Unmigrated(ctx context.Context, from, to Backend) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// runsOf returns the sorted ids of b's runs: from the state document when
+// it is indexed (one read, whatever the number of runs), else by listing
+// the journals.
+func runsOf(ctx context.Context, b Backend) ([]string, error) {
+	doc, _, err := ReadDocument(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if !doc.Indexed {
+		return b.Runs(ctx)
+	}
+	runs := make([]string, 0, len(doc.Runs))
+	for id := range doc.Runs {
+		runs = append(runs, id)
+	}
+	slices.Sort(runs)
+	return runs, nil
 }
 
 // Migrated is one run copied by Migrate.
@@ -71,16 +90,7 @@ func Migrate(ctx context.Context, from, to Backend) ([]Migrated, error) {
 		if err := to.ImportJournal(ctx, run, data); err != nil {
 			return done, err
 		}
-		last := recs[len(recs)-1]
-		_, hash, _ := journal.HeadOf(data)
-		h := RunHead{Records: last.Seq, Hash: hash, Started: recs[0].Time, User: recs[0].User, Host: recs[0].Host, PlanID: recs[0].PlanID}
-		for _, r := range recs {
-			if r.Type == journal.RunEnded {
-				h.Status = string(r.Status)
-			} else if r.Type == journal.RunResumed {
-				h.Status = ""
-			}
-		}
+		h, _ := headOf(data)
 		heads[run] = h
 		done = append(done, Migrated{Run: run, Records: len(recs), Cut: cut})
 	}
@@ -93,5 +103,11 @@ func Migrate(ctx context.Context, from, to Backend) ([]Migrated, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		return done, err
+	}
+	// The migrated runs' successes go into the document's Steps, so that
+	// plans read them without replaying the journals.
+	_, err = Index(ctx, to)
 	return done, err
 }

@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -17,64 +19,89 @@ type stepEntry struct {
 	At     time.Time         `json:"at"`
 }
 
-// Settle copies what a finished run's journal tells of its steps'
-// successes into the document's Steps (a later success recorded already is
-// kept) and marks the run settled in Runs, so that LoadHistory need not
-// replay it. A run that did not finish (stopped, unfinished) is not
-// settled: a step it left in flight must stay visible.
-func (d *Document) Settle(run *journal.Run) {
-	if run.Status != journal.RunSucceeded && run.Status != journal.RunFailed {
-		return
-	}
+// addSuccess records a step's success in Steps unless a later one is
+// recorded already.
+func (d *Document) addSuccess(addr string, e stepEntry) {
 	if d.Steps == nil {
 		d.Steps = map[string]json.RawMessage{}
+	}
+	var cur stepEntry
+	if raw, ok := d.Steps[addr]; ok && json.Unmarshal(raw, &cur) == nil && !e.At.After(cur.At) {
+		return
+	}
+	if e.Result == nil {
+		e.Result = map[string]string{}
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	d.Steps[addr] = raw
+}
+
+// Settle copies what a run's journal tells of its steps' successes into
+// the document's Steps (a later success recorded already is kept) and
+// marks the run settled in Runs, so that LoadHistory need not replay it.
+// A run that may still be resumed (stopped, or never ended) is settled
+// only when superseded is set: a later run started, so the steps it left
+// in flight no longer count.
+func (d *Document) Settle(run *journal.Run, superseded bool) {
+	ended := run.Status == journal.RunSucceeded || run.Status == journal.RunFailed
+	if !ended && !superseded {
+		return
 	}
 	for addr, st := range run.Steps {
 		if st.InFlight || st.Status != journal.Succeeded {
 			continue
 		}
-		var cur stepEntry
-		if raw, ok := d.Steps[addr]; ok && json.Unmarshal(raw, &cur) == nil && !st.Updated.After(cur.At) {
-			continue
-		}
-		raw, err := json.Marshal(stepEntry{Result: result(st), At: st.Updated})
-		if err != nil {
-			continue
-		}
-		d.Steps[addr] = raw
+		d.addSuccess(addr, stepEntry{Result: result(st), At: st.Updated})
 	}
-	if d.Runs == nil {
-		d.Runs = map[string]RunHead{}
+	h := RunHead{Settled: true}
+	if ended {
+		h.Status = string(run.Status)
 	}
-	h := d.Runs[run.ID]
-	h.Settled, h.Status = true, string(run.Status)
-	d.Runs[run.ID] = h
+	d.SetHead(run.ID, h)
 }
 
 // LoadHistory returns every step's history from the backend at a cost that
-// does not grow with the number of settled runs: the state document (one
-// read) holds their successes; only the runs it has not settled and the
-// latest run (which may have left steps in flight) are replayed.
+// does not grow with the number of past runs: the state document (one
+// read) holds the successes of settled runs; only the runs it has not
+// settled (normally none, or the one an apply is running or left
+// unfinished) and the latest run, which may have left steps in flight, are
+// replayed. A store not yet indexed (written by an older runbook) has its
+// journals listed instead, until an apply indexes it.
 func LoadHistory(ctx context.Context, b Backend) (Histories, error) {
 	doc, _, err := ReadDocument(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := b.Runs(ctx)
-	if err != nil {
-		return nil, err
+	var runs []string
+	if doc.Indexed {
+		latest, _, _ := doc.Latest()
+		for id, h := range doc.Runs {
+			if !h.Settled || id == latest && !h.Ended() {
+				runs = append(runs, id)
+			}
+		}
+	} else {
+		all, err := b.Runs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range all {
+			if !doc.Runs[id].Settled || i == len(all)-1 {
+				runs = append(runs, id)
+			}
+		}
 	}
 	slices.Sort(runs)
 	var replay []journal.RunSummary
 	data := map[string][]byte{}
-	for i, run := range runs {
-		if doc.Runs[run].Settled && i != len(runs)-1 {
-			continue
-		}
+	for _, run := range runs {
 		name := b.String() + " run " + run
 		d, err := b.ReadJournal(ctx, run)
 		if err != nil {
-			continue // a journal that cannot be read proves nothing
+			continue // none yet, or one that cannot be read: it proves nothing
 		}
 		data[name] = d
 		replay = append(replay, journal.Summarise(run, name, d))
@@ -107,4 +134,103 @@ func LoadHistory(ctx context.Context, b Backend) (Histories, error) {
 		}
 	}
 	return h, nil
+}
+
+// Index prepares the document for an apply, which holds the runbook's
+// lock: a store not yet indexed has every journal's head registered
+// (reading each journal once, the last time), and runs that ended or were
+// superseded by a later one but were never settled (an older runbook, a
+// killed apply, a migrated journal) have their successes settled, so that
+// no later plan replays them. It returns the document as written.
+func Index(ctx context.Context, b Backend) (*Document, error) {
+	doc, _, err := ReadDocument(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	if !doc.Indexed {
+		if all, err = b.Runs(ctx); err != nil {
+			return nil, err
+		}
+	}
+	heads := map[string]RunHead{}
+	for _, run := range all {
+		if _, ok := doc.Runs[run]; ok {
+			continue
+		}
+		data, err := b.ReadJournal(ctx, run)
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %w", b, err)
+		}
+		if h, ok := headOf(data); ok {
+			heads[run] = h
+		}
+	}
+	latest := func(d *Document) string { id, _, _ := d.Latest(); return id }
+	// What the superseded runs' journals say is read before the update,
+	// which may have to be tried again.
+	probe := &Document{Runs: maps(doc.Runs, heads)}
+	settle := map[string]*journal.Run{}
+	for id, h := range probe.Runs {
+		if h.Settled || id == latest(probe) && !h.Ended() {
+			continue
+		}
+		name := b.String() + " run " + id
+		data, err := b.ReadJournal(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			settle[id] = &journal.Run{ID: id} // registered, never created
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %w", b, err)
+		}
+		if run, err := journal.Replay(id, name, data); err == nil {
+			settle[id] = run
+		}
+	}
+	if doc.Indexed && len(settle) == 0 {
+		return doc, nil
+	}
+	return Update(ctx, b, func(d *Document) error {
+		for run, h := range heads {
+			d.SetHead(run, h)
+		}
+		for id, run := range settle {
+			d.Settle(run, id != latest(d))
+		}
+		d.Indexed = true
+		return nil
+	})
+}
+
+// maps returns a copy of a with b's entries added.
+func maps(a, b map[string]RunHead) map[string]RunHead {
+	out := make(map[string]RunHead, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// headOf is the head a journal's data shows: record count, last hash, who
+// started the run and when, and how it ended. ok is false for a journal
+// with no record.
+func headOf(data []byte) (RunHead, bool) {
+	recs, _ := journal.Parse(data)
+	if len(recs) == 0 {
+		return RunHead{}, false
+	}
+	_, hash, _ := journal.HeadOf(data)
+	h := RunHead{Records: recs[len(recs)-1].Seq, Hash: hash, Started: recs[0].Time, User: recs[0].User, Host: recs[0].Host, PlanID: recs[0].PlanID}
+	for _, r := range recs {
+		if r.Type == journal.RunEnded {
+			h.Status = string(r.Status)
+		} else if r.Type == journal.RunResumed {
+			h.Status = ""
+		}
+	}
+	return h, true
 }

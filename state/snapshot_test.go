@@ -38,7 +38,7 @@ func TestSettle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &state.Document{}
 			for _, r := range tt.runs {
-				d.Settle(r)
+				d.Settle(r, false)
 			}
 			got := map[string]string{}
 			for addr, raw := range d.Steps {
@@ -70,7 +70,7 @@ func TestLoadHistoryReadsTheDocument(t *testing.T) {
 	run := &journal.Run{ID: "r1", Status: journal.RunSucceeded, Steps: map[string]*journal.Step{
 		"step.bmc": {Status: journal.Succeeded, Updated: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Result: map[string]string{"fingerprint": "f1"}},
 	}}
-	if _, err := state.Update(ctx, b, func(d *state.Document) error { d.Settle(run); return nil }); err != nil {
+	if _, err := state.Update(ctx, b, func(d *state.Document) error { d.Settle(run, false); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	h, err := state.LoadHistory(ctx, b)

@@ -136,8 +136,15 @@ func (s *session) apply(a *applyFlags, saved *savedPlan) int {
 		return exitError
 	}
 	defer release()
-	// Resume: an unfinished last run is continued, not repeated.
-	prior, code, ok := s.findPrior(a.resumeID, a.fresh)
+	// Under the lock, the state document is brought up to date (runs of
+	// an older runbook indexed, superseded runs settled) and names the run
+	// to resume: an unfinished last run is continued, not repeated.
+	doc, err := state.Index(s.e.ctx, s.backend())
+	if err != nil {
+		fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	prior, code, ok := s.findPrior(doc, a.resumeID, a.fresh)
 	if !ok {
 		return code
 	}
@@ -276,8 +283,8 @@ func (s *session) run(a *applyFlags, prior *journal.Run, planned *executor.Plann
 		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
 	})
 	jerr := j.Close()
-	if jerr == nil {
-		jerr = s.recordHead(runID, j)
+	if err := s.finishRecord(res, j, jerr); err != nil && jerr == nil {
+		jerr = err
 	}
 	progress.close()
 	return s.report(res, runID, jerr, a.asJSON)
@@ -306,26 +313,22 @@ func interruptStages(j *journal.Journal, progress *progress, stop, detach func()
 	}
 }
 
-// recordHead keeps the closed journal's head (its record count and last
-// hash) in the state document beside the runbook, where `runs` and `runs
-// show` check it: a hash chain alone cannot tell a journal whose last
-// records were deleted from a shorter one, the head can. It is recorded
-// even after an interrupt.
-func (s *session) recordHead(run string, j *journal.Journal) error {
-	seq, hash := j.Head()
-	ctx := context.WithoutCancel(s.e.ctx)
-	finished := s.finishedRun(ctx, run)
-	_, err := state.Update(ctx, s.backend(), func(d *state.Document) error {
-		d.SetHead(run, state.RunHead{Records: seq, Hash: hash})
-		if finished != nil {
-			d.Settle(finished)
-		}
+// finishRecord brings the state document up to date at the end of a run:
+// its status, the closed journal's head (record count and last hash, which
+// `runs` and resumes check: a hash chain alone cannot tell a journal whose
+// last records were deleted from a shorter one) and its last successes.
+// It is recorded even after an interrupt. A journal that could not be
+// completed leaves the run's status open.
+func (s *session) finishRecord(res *executor.ApplyResult, j *journal.Journal, jerr error) error {
+	if s.recorder == nil {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record the journal's head: %w", err)
 	}
-	return nil
+	status := journal.RunStatus(res.Status) // succeeded, failed or stopped
+	if jerr != nil {
+		status = journal.RunUnfinished
+	}
+	seq, hash := j.Head()
+	return s.recorder.Finish(status, seq, hash)
 }
 
 // readAnswer reads a line of r with readLine, or gives up when ctx ends (a
@@ -397,47 +400,64 @@ func (s *session) checkSaved(p *plan.Plan) error {
 	return plan.CheckSources(p, executor.RunbookFiles(s.rb), executor.Inputs(s.rb, s.stepKey(), p.ID))
 }
 
-// findPrior returns the run to resume: -resume ID, or the last run if it
-// did not finish (unless -new).
-func (s *session) findPrior(id string, fresh bool) (*journal.Run, int, bool) {
-	runs, err := s.journals()
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(s.e.stderr, "Error: reading the journals: %v\n", err)
-		return nil, exitError, false
-	}
+// findPrior returns the run to resume: -resume ID, or the latest run if it
+// did not end (unless -new). It reads the state document (doc, as the
+// apply indexed it) and one journal, however many runs came before.
+func (s *session) findPrior(doc *state.Document, id string, fresh bool) (*journal.Run, int, bool) {
+	b := s.backend()
 	if id != "" {
-		for _, r := range runs {
-			if r.ID == id {
-				run, err := s.journal(r.Path)
-				if err != nil {
-					fmt.Fprintf(s.e.stderr, "Error: run %s cannot be resumed: %v\n", id, err)
-					return nil, exitError, false
-				}
-				fmt.Fprintf(s.msgOut(), "Resuming run %s (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(r.Status)))
-				return run, 0, true
-			}
+		run, status, err := s.readRun(doc, id)
+		if errors.Is(err, state.ErrNotFound) {
+			fmt.Fprintf(s.e.stderr, "Error: no run %s in %s\n", id, b)
+			return nil, exitError, false
 		}
-		where := s.state.runs()
-		if s.remote != nil {
-			where = s.remote.String()
+		if err != nil {
+			fmt.Fprintf(s.e.stderr, "Error: run %s cannot be resumed: %v\n", id, err)
+			return nil, exitError, false
 		}
-		fmt.Fprintf(s.e.stderr, "Error: no run %s under %s\n", id, where)
-		return nil, exitError, false
+		fmt.Fprintf(s.msgOut(), "Resuming run %s (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(status)))
+		return run, 0, true
 	}
-	if fresh || len(runs) == 0 {
+	last, h, ok := doc.Latest()
+	if fresh || !ok || h.Ended() {
 		return nil, 0, true
 	}
-	last := runs[len(runs)-1]
-	if last.Status != journal.RunUnfinished && last.Status != journal.RunStopped {
+	run, status, err := s.readRun(doc, last)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, 0, true // registered, but its journal was never created
+	}
+	if err == nil && status != journal.RunUnfinished && status != journal.RunStopped {
 		return nil, 0, true
 	}
-	run, err := s.journal(last.Path)
 	if err != nil {
-		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with '%s'; start a new run with -new once the stamp's state is known.\n", last.ID, err, commandLine("runs", "show", last.ID, s.dirArg()))
+		fmt.Fprintf(s.e.stderr, "Error: the last run %s did not finish and its journal cannot be trusted: %v\nInspect it with '%s'; start a new run with -new once the stamp's state is known.\n", last, err, commandLine("runs", "show", last, s.dirArg()))
 		return nil, exitError, false
 	}
-	fmt.Fprintf(s.msgOut(), "Resuming run %s, which did not finish (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(last.Status)))
+	fmt.Fprintf(s.msgOut(), "Resuming run %s, which did not finish (%s): finished steps are not repeated; steps that were running are re-attached.\n\n", run.ID, orDash(string(status)))
 	return run, 0, true
+}
+
+// readRun reads and replays the journal of run id, checked as a chain and
+// against the head the state document recorded (a journal cut short or
+// rewritten is refused; a torn last line, left by a crash in the middle of
+// a local write, is not an error: the resume cuts it off).
+func (s *session) readRun(doc *state.Document, id string) (*journal.Run, journal.RunStatus, error) {
+	b := s.backend()
+	data, err := b.ReadJournal(s.e.ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	name := b.String() + " run " + id
+	run, err := journal.Replay(id, name, data)
+	if err != nil {
+		return nil, "", err
+	}
+	if h, ok := doc.Runs[id]; ok {
+		if err := journal.CheckHead(name, data, h.Records, h.Hash); err != nil {
+			return nil, "", err
+		}
+	}
+	return run, journal.Summarise(id, name, data).Status, nil
 }
 
 func orDash(s string) string {
@@ -500,8 +520,7 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 	var j *journal.Journal
 	var err error
 	if prior != nil {
-		j, err = s.continueJournal(prior)
-		if err != nil {
+		if j, err = s.startRecord(prior.ID, state.RunHead{}, s.continueJournal); err != nil {
 			return nil, "", err
 		}
 		err = j.Append(journal.Record{Type: journal.RunResumed, PlanID: p.ID, PlanHash: planHash, User: u, Host: host, ToolVersion: toolVersion()})
@@ -510,8 +529,8 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 		if id == "" {
 			id = newRunID(s.clock.Now())
 		}
-		j, err = s.createJournal(id)
-		if err != nil {
+		h := state.RunHead{Started: s.clock.Now().UTC(), User: u, Host: host, PlanID: p.ID}
+		if j, err = s.startRecord(id, h, s.createJournal); err != nil {
 			return nil, "", err
 		}
 		err = j.Append(journal.Record{Type: journal.RunStarted, Run: id, PlanID: p.ID, PlanHash: planHash, User: u, Host: host, ToolVersion: toolVersion()})
@@ -524,6 +543,24 @@ func (s *session) openJournal(prior *journal.Run, p *executor.Planned, planFile,
 		return nil, "", err
 	}
 	return j, j.Run(), nil
+}
+
+// startRecord registers run in the state document (h: a new run's start;
+// empty for a resumed one), then opens its journal with open and has the
+// journal tell the document of every durable success, so that plans read
+// them without replaying journals.
+func (s *session) startRecord(run string, h state.RunHead, open func(string) (*journal.Journal, error)) (*journal.Journal, error) {
+	rec, err := state.StartRecorder(context.WithoutCancel(s.e.ctx), s.backend(), run, h)
+	if err != nil {
+		return nil, err
+	}
+	j, err := open(run)
+	if err != nil {
+		return nil, err
+	}
+	j.OnDurable(rec.Durable)
+	s.recorder = rec
+	return j, nil
 }
 
 func newRunID(t time.Time) string {

@@ -48,58 +48,14 @@ func (s *session) backendName() string {
 	return ""
 }
 
-// finishedRun replays the journal of a run that just ended, for the shared
-// backend's state document to settle (state.Document.Settle); nil with
-// local state, whose history is still replayed from every journal.
-func (s *session) finishedRun(ctx context.Context, run string) *journal.Run {
-	if s.remote == nil {
-		return nil
-	}
-	data, err := s.remote.ReadJournal(ctx, run)
-	if err != nil {
-		return nil
-	}
-	r, err := journal.Replay(run, s.remote.String()+" run "+run, data)
-	if err != nil {
-		return nil
-	}
-	return r
-}
-
-// remoteHistory reads the steps' history from the shared backend's state
-// document, replaying only the runs it has not settled.
-func (s *session) remoteHistory() (state.Histories, error) {
-	return state.LoadHistory(s.e.ctx, s.remote)
-}
-
-// remoteJournal replays the run the backend's summary names path.
-func (s *session) remoteJournal(path string) (*journal.Run, error) {
-	for _, r := range s.summaries {
-		if r.Path == path {
-			data, err := s.remote.ReadJournal(s.e.ctx, r.ID)
-			if err != nil {
-				return nil, err
-			}
-			return journal.Replay(r.ID, path, data)
-		}
-	}
-	return nil, fmt.Errorf("%s: no such run", path)
-}
-
 // createJournal starts the journal of a new run where the state lives.
 func (s *session) createJournal(id string) (*journal.Journal, error) {
-	if s.remote != nil {
-		return s.remote.CreateJournal(s.e.ctx, id, s.clock)
-	}
-	return journal.Create(s.state.runs(), id, s.clock)
+	return s.backend().CreateJournal(s.e.ctx, id, s.clock)
 }
 
 // continueJournal continues the journal of the run being resumed.
-func (s *session) continueJournal(prior *journal.Run) (*journal.Journal, error) {
-	if s.remote != nil {
-		return s.remote.OpenJournal(s.e.ctx, prior.ID, s.clock)
-	}
-	return journal.Open(prior.Path, s.clock)
+func (s *session) continueJournal(id string) (*journal.Journal, error) {
+	return s.backend().OpenJournal(s.e.ctx, id, s.clock)
 }
 
 // lockNames returns the names of the locks an apply of rb takes, in

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
-	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/pep"
@@ -124,13 +122,10 @@ type session struct {
 	// json says that stdout carries JSON, so messages go to stderr.
 	json bool
 
-	// The journals beside the runbook, read once per command.
 	logFile *os.File
 
-	listed    bool
-	summaries []journal.RunSummary
-	listErr   error
-	loaded    map[string]loadedRun
+	// recorder keeps the state document in step with the running apply.
+	recorder *state.Recorder
 }
 
 // open loads the runbook at target and connects it to the real stamp or to
@@ -282,7 +277,10 @@ func planKey(key []byte, planID string) []byte { return state.PlanKey(key, planI
 
 // plan runs the planner.
 func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics) {
-	history := s.history()
+	history, err := s.history()
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the runbook's state", Detail: err.Error()}}
+	}
 	stepKey := s.stepKey()
 	p, diags := executor.Plan(ctx, executor.PlanOptions{
 		Runbook:     s.rb,
@@ -305,58 +303,16 @@ func (s *session) plan(ctx context.Context) (*executor.Planned, hcl.Diagnostics)
 	return p, diags
 }
 
-// journals lists the runs journalled beside the runbook, oldest first, once
-// per command.
-func (s *session) journals() ([]journal.RunSummary, error) {
-	if !s.listed && s.remote != nil {
-		s.summaries, s.listErr = state.Summaries(s.e.ctx, s.remote)
-		s.listed = true
-	}
-	if !s.listed {
-		s.summaries, s.listErr = journal.List(s.state.runs())
-		sort.Slice(s.summaries, func(i, j int) bool { return s.summaries[i].Started.Before(s.summaries[j].Started) })
-		s.listed = true
-	}
-	return s.summaries, s.listErr
-}
-
-// journal replays the run at path, once per command.
-func (s *session) journal(path string) (*journal.Run, error) {
-	if s.loaded == nil {
-		s.loaded = map[string]loadedRun{}
-	}
-	if l, ok := s.loaded[path]; ok {
-		return l.run, l.err
-	}
-	var run *journal.Run
-	var err error
-	if s.remote != nil {
-		run, err = s.remoteJournal(path)
-	} else {
-		run, err = journal.Load(path)
-	}
-	s.loaded[path] = loadedRun{run, err}
-	return run, err
-}
-
-type loadedRun struct {
-	run *journal.Run
-	err error
-}
-
-// history returns what the intact journals recorded about each step: its
-// last successful result, and whether the last run left it running.
-func (s *session) history() func(addrs.Step) *state.History {
-	if s.remote != nil {
-		if h, err := s.remoteHistory(); err == nil {
-			return h.Of
-		}
-	}
-	runs, err := s.journals()
+// history returns what the runbook's state records about each step: its
+// last successful result, and whether the last run left it running. It
+// reads the state document and at most the journals of runs not settled
+// into it, whatever the number of past runs.
+func (s *session) history() (func(addrs.Step) *state.History, error) {
+	h, err := state.LoadHistory(s.e.ctx, s.backend())
 	if err != nil {
-		runs = nil // no journals to learn from
+		return nil, fmt.Errorf("read the history of the runbook's steps from %s: %w", s.backend(), err)
 	}
-	return state.BuildHistory(runs, s.journal).Of
+	return h.Of, nil
 }
 
 // fingerprint returns the step-keyed fingerprint function.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
@@ -20,7 +21,9 @@ import (
 // BenchmarkApplyJournal applies 1,000 layered zero-latency steps (layers
 // of ten, parallelism 10) with the journal in the local backend (fsync per
 // batch) and in Azurite (one Append Block per batch), and reports the
-// journal writes per apply. Group commit makes the steps that start
+// journal writes per apply; the journal+document variants also keep the
+// state document in step as an apply does (state.Recorder), and report its
+// writes. Group commit makes the steps that start
 // together share one write, so the blob journal costs about one round trip
 // per layer, not per step.
 func BenchmarkApplyJournal(b *testing.B) {
@@ -49,10 +52,18 @@ func BenchmarkApplyJournal(b *testing.B) {
 			return be, func() int64 { return be.Stats().Requests }
 		},
 	}
-	for _, name := range []string{"local", "azurite"} {
-		b.Run(fmt.Sprintf("%s/layered/%d", name, steps), func(b *testing.B) {
+	for _, bench := range []struct {
+		name     string
+		recorded bool
+	}{{"local", false}, {"azurite", false}, {"local", true}, {"azurite", true}} {
+		name, what := bench.name, "journal"
+		if bench.recorded {
+			what = "journal+document"
+		}
+		b.Run(fmt.Sprintf("%s/%s/layered/%d", name, what, steps), func(b *testing.B) {
 			be, requests := backends[name](b)
 			var writes uint64
+			var docWrites int
 			var reqs int64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -61,9 +72,23 @@ func BenchmarkApplyJournal(b *testing.B) {
 				if requests != nil {
 					before = requests()
 				}
-				j, err := be.CreateJournal(ctx, fmt.Sprintf("run-%d", i), clock.Real)
+				run := fmt.Sprintf("run-%d", i)
+				var rec *state.Recorder
+				if bench.recorded {
+					if _, err := state.Index(ctx, be); err != nil {
+						b.Fatal(err)
+					}
+					var err error
+					if rec, err = state.StartRecorder(ctx, be, run, state.RunHead{Started: time.Now()}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				j, err := be.CreateJournal(ctx, run, clock.Real)
 				if err != nil {
 					b.Fatal(err)
+				}
+				if rec != nil {
+					j.OnDurable(rec.Durable)
 				}
 				j.Append(journal.Record{Type: journal.RunStarted})
 				res := executor.Apply(ctx, executor.ApplyOptions{
@@ -75,12 +100,22 @@ func BenchmarkApplyJournal(b *testing.B) {
 				if err := j.Close(); err != nil {
 					b.Fatal(err)
 				}
+				if rec != nil {
+					seq, hash := j.Head()
+					if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
+						b.Fatal(err)
+					}
+					docWrites += rec.Writes()
+				}
 				writes += j.Syncs()
 				if requests != nil {
 					reqs += requests() - before
 				}
 			}
 			b.ReportMetric(float64(writes)/float64(b.N), "writes/op")
+			if bench.recorded {
+				b.ReportMetric(float64(docWrites)/float64(b.N), "docwrites/op")
+			}
 			if requests != nil {
 				b.ReportMetric(float64(reqs)/float64(b.N), "requests/op")
 			}

@@ -23,3 +23,10 @@ func TestDocument(t *testing.T) {
 		}
 	})
 }
+
+func TestHistory(t *testing.T) {
+	statetest.RunHistory(t, func(t *testing.T) func() state.Backend {
+		_, name := azuritetest.Container(t)
+		return func() state.Backend { return newBackend(t, name, Config{}) }
+	})
+}

@@ -20,3 +20,10 @@ func TestDocument(t *testing.T) {
 		}
 	})
 }
+
+func TestHistory(t *testing.T) {
+	statetest.RunHistory(t, func(t *testing.T) func() state.Backend {
+		dir := t.TempDir()
+		return func() state.Backend { return New(dir) }
+	})
+}
