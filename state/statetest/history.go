@@ -124,6 +124,47 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		}
 	})
 
+	t.Run("a concurrent writer's change is kept", func(t *testing.T) {
+		b := newEmpty(t)()
+		rec, err := state.StartRecorder(ctx(t), b, "r1", state.RunHead{Started: clk.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := b.CreateJournal(ctx(t), "r1", clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.OnDurable(rec.Durable)
+		started(j)
+		succeed(j, "step.a", "fa")
+		j.Append(journal.Record{Type: journal.Note, Reason: "carry step.a"})
+		waitDocument(t, b, func(d *state.Document) bool { return d.Steps["step.a"] != nil })
+		// Another process (state migrate, force-unlock) writes the
+		// document: the recorder's next write must not undo it.
+		if _, err := state.Update(ctx(t), b, func(d *state.Document) error {
+			d.SetHead("other", state.RunHead{Records: 1, Hash: "h"})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		succeed(j, "step.b", "fb")
+		j.Queue(journal.Record{Type: journal.RunEnded, Status: journal.Status(journal.RunSucceeded)})
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		seq, hash := j.Head()
+		if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
+			t.Fatal(err)
+		}
+		doc, _, err := state.ReadDocument(ctx(t), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Steps["step.a"] == nil || doc.Steps["step.b"] == nil || doc.Runs["other"].Hash != "h" || !doc.Runs["r1"].Settled {
+			t.Errorf("document after a concurrent write: steps %v, runs %+v", doc.Steps, doc.Runs)
+		}
+	})
+
 	t.Run("plans read settled runs from the document alone", func(t *testing.T) {
 		open := newEmpty(t)
 		b := open()
