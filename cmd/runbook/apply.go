@@ -283,8 +283,10 @@ func (s *session) run(a *applyFlags, prior *journal.Run, planned *executor.Plann
 		Window: window, Prior: prior, Events: progress.event, Stop: stop, Fingerprint: s.fingerprint(),
 	})
 	jerr := j.Close()
-	if err := s.finishRecord(res, j, jerr); err != nil && jerr == nil {
-		jerr = err
+	if err := s.finishRecord(res, j, jerr); err != nil {
+		// The journal is the record; the document only spares plans
+		// from replaying it, which they now do for this run.
+		fmt.Fprintf(s.e.stderr, "Warning: %v; plans will read this run from its journal.\n", err)
 	}
 	progress.close()
 	return s.report(res, runID, jerr, a.asJSON)
