@@ -169,10 +169,11 @@ func Index(ctx context.Context, b Backend) (*Document, error) {
 	latest := func(d *Document) string { id, _, _ := d.Latest(); return id }
 	// What the superseded runs' journals say is read before the update,
 	// which may have to be tried again.
-	probe := &Document{Runs: maps(doc.Runs, heads)}
+	probe := &Document{Runs: withHeads(doc.Runs, heads)}
+	last := latest(probe)
 	settle := map[string]*journal.Run{}
 	for id, h := range probe.Runs {
-		if h.Settled || id == latest(probe) && !h.Ended() {
+		if h.Settled || id == last && !h.Ended() {
 			continue
 		}
 		name := b.String() + " run " + id
@@ -195,16 +196,17 @@ func Index(ctx context.Context, b Backend) (*Document, error) {
 		for run, h := range heads {
 			d.SetHead(run, h)
 		}
+		last := latest(d)
 		for id, run := range settle {
-			d.Settle(run, id != latest(d))
+			d.Settle(run, id != last)
 		}
 		d.Indexed = true
 		return nil
 	})
 }
 
-// maps returns a copy of a with b's entries added.
-func maps(a, b map[string]RunHead) map[string]RunHead {
+// withHeads returns a copy of a with b's entries added.
+func withHeads(a, b map[string]RunHead) map[string]RunHead {
 	out := make(map[string]RunHead, len(a)+len(b))
 	for k, v := range a {
 		out[k] = v
