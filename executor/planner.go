@@ -69,7 +69,7 @@ func NewKey() []byte {
 func Fingerprint(key, b []byte) string {
 	m := hmac.New(sha256.New, key)
 	m.Write(b)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return state.FingerprintPrefix + hex.EncodeToString(m.Sum(nil))
 }
 
 // Planned is a plan with what apply needs beyond the plan's data: each

@@ -17,6 +17,11 @@ func DeriveKey(key []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
+// FingerprintPrefix begins every fingerprint of a sensitive value
+// (executor.Fingerprint): an HMAC keyed with StepKey, which means nothing
+// under another key and cannot be re-keyed without the value.
+const FingerprintPrefix = "hmac-sha256:"
+
 // StepKey keys the fingerprints of sensitive values that steps journal and
 // later plans compare: the same for every plan, unlike PlanKey.
 func StepKey(key []byte) []byte { return DeriveKey(key, "step fingerprints") }

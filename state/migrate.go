@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/runbook-dev/runbook/executor/journal"
 )
@@ -56,6 +57,31 @@ type Migrated struct {
 	// Cut is the length of a torn last line left out (a crash in the
 	// middle of a local write), 0 when there was none.
 	Cut int
+	// Fingerprinted lists, sorted, the steps this run applied successfully
+	// whose result holds a fingerprint of a secret (FingerprintPrefix):
+	// made with the local key, it matches nothing under another key, so a
+	// plan with the backend's key proposes those steps once more.
+	Fingerprinted []string
+}
+
+// fingerprinted returns the steps whose successful results in recs hold a
+// fingerprint, sorted.
+func fingerprinted(recs []journal.Record) []string {
+	var steps []string
+	for _, r := range recs {
+		if r.Type != journal.StepResult || r.Status != journal.Succeeded {
+			continue
+		}
+		keyed := strings.HasPrefix(r.Fingerprint, FingerprintPrefix) // journals before Result
+		for _, v := range r.Result {
+			keyed = keyed || strings.HasPrefix(v, FingerprintPrefix)
+		}
+		if keyed && !slices.Contains(steps, r.Step) {
+			steps = append(steps, r.Step)
+		}
+	}
+	slices.Sort(steps)
+	return steps
 }
 
 // Migrate copies every journal of from that to lacks, after verifying its
@@ -92,7 +118,7 @@ func Migrate(ctx context.Context, from, to Backend) ([]Migrated, error) {
 		}
 		h, _ := headOf(data)
 		heads[run] = h
-		done = append(done, Migrated{Run: run, Records: len(recs), Cut: cut})
+		done = append(done, Migrated{Run: run, Records: len(recs), Cut: cut, Fingerprinted: fingerprinted(recs)})
 	}
 	if len(heads) == 0 {
 		return done, nil

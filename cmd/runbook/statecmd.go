@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/hmac"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +54,39 @@ func runState(e *env, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(e.stdout, "%d runs copied to %s. The local journals stay as they are; remove %s once you no longer need them.\n", len(done), b, from.RunsDir())
+	if note := rekeyNote(e, from, b, done); note != "" {
+		fmt.Fprintln(e.stdout, note)
+	}
 	return exitOK
+}
+
+// rekeyNote says which copied steps the next plan proposes once more:
+// their results hold fingerprints of secrets made with the local key,
+// which match nothing under the backend's key, and an HMAC cannot be
+// re-keyed without the secret. Nothing to say when the backend's key is
+// the local one.
+func rekeyNote(e *env, from *local.Backend, to state.Backend, done []state.Migrated) string {
+	var steps []string
+	for _, m := range done {
+		for _, s := range m.Fingerprinted {
+			if !slices.Contains(steps, s) {
+				steps = append(steps, s)
+			}
+		}
+	}
+	if len(steps) == 0 {
+		return ""
+	}
+	slices.Sort(steps)
+	lk, lerr := from.ReadKey(e.ctx)
+	tk, terr := to.Key(e.ctx)
+	if lerr == nil && terr == nil && hmac.Equal(lk, tk) {
+		return ""
+	}
+	return fmt.Sprintf("The copied runs hold fingerprints of secrets made with the local key (%s), not the key of %s (%s), "+
+		"and a fingerprint cannot be re-keyed: the next plan proposes %s once more even where the secret is unchanged; "+
+		"applying it sets the same secret again, and later plans compare with the backend's key.",
+		from.KeyPath(), to, stateKeyEnv, strings.Join(steps, ", "))
 }
 
 func runForceUnlock(e *env, args []string) int {
