@@ -93,6 +93,14 @@ type Lease interface {
 	Lost() <-chan struct{}
 	// Err says why Lost was closed, nil before.
 	Err() error
+	// SetRun records run as the run the holder works on, in place of the
+	// one it named when the lock was taken, so that a refusal and
+	// force-unlock -run name the run really applied: an apply draws a new
+	// run id before it locks, and learns only under the lock that it
+	// resumes an earlier run. The holder is rewritten under the lock
+	// (azurerm: Set Blob Metadata with the lease id; local: the record in
+	// the lock file), so it fails if the lock is no longer held.
+	SetRun(ctx context.Context, run string) error
 	// Release gives the lock up. It is safe to call more than once.
 	Release(ctx context.Context) error
 }

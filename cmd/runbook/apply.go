@@ -148,6 +148,10 @@ func (s *session) apply(a *applyFlags, saved *savedPlan) int {
 	if !ok {
 		return code
 	}
+	if err := s.lockRun(prior); err != nil {
+		fmt.Fprintf(s.e.stderr, "Error: %v\n", err)
+		return exitError
+	}
 	planned, ok := s.prepare(a, saved)
 	if !ok {
 		return exitError

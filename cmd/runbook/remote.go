@@ -105,6 +105,21 @@ func (s *session) lockRemote() (release func(), err error) {
 	return release, nil
 }
 
+// lockRun makes every lock the apply holds name the run it resumes, which
+// is found only under the locks: until then they name the new run the
+// apply drew. With no run to resume they keep naming the new one.
+func (s *session) lockRun(prior *journal.Run) error {
+	if prior == nil {
+		return nil
+	}
+	for _, l := range s.leases {
+		if err := l.SetRun(s.e.ctx, prior.ID); err != nil {
+			return fmt.Errorf("the lock %s cannot name the resumed run %s, so nothing was applied: %w", l.Name(), prior.ID, err)
+		}
+	}
+	return nil
+}
+
 // unlockHint says how to break the locks of a holder that no longer
 // runs: every lock its run holds with one command, or the one lock met
 // when the holder names no run.

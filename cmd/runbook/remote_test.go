@@ -14,10 +14,11 @@ type fakeLease struct {
 	err  error
 }
 
-func (l *fakeLease) Name() string                      { return l.name }
-func (l *fakeLease) Lost() <-chan struct{}             { return l.lost }
-func (l *fakeLease) Err() error                        { return l.err }
-func (l *fakeLease) Release(ctx context.Context) error { return nil }
+func (l *fakeLease) Name() string                         { return l.name }
+func (l *fakeLease) Lost() <-chan struct{}                { return l.lost }
+func (l *fakeLease) Err() error                           { return l.err }
+func (l *fakeLease) Release(ctx context.Context) error    { return nil }
+func (l *fakeLease) SetRun(context.Context, string) error { return nil }
 
 // TestWatchLeasesReportsTheFirstLoss checks that an apply learns, once,
 // which lock it lost and why, and nothing after it finished.

@@ -71,6 +71,7 @@ func Target(kind, endpoint string) string {
 type Lock struct {
 	targets []string
 	files   []*flock.Flock
+	holder  Holder
 }
 
 // Acquire locks every target in dir (created with mode 0700 if needed),
@@ -88,7 +89,7 @@ func Acquire(dir string, targets []string, info Holder) (*Lock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	l := &Lock{}
+	l := &Lock{holder: info}
 	for _, t := range ts {
 		if err := l.take(dir, t, info); err != nil {
 			l.Release()
@@ -113,6 +114,24 @@ func (l *Lock) take(dir, target string, info Holder) error {
 	if err := writeHolder(path, target, info); err != nil {
 		return fmt.Errorf("lock %s: recording the holder: %w", target, err)
 	}
+	return nil
+}
+
+// SetRun rewrites the holder record of every target with run as the
+// holder's run: an apply that learns under the lock that it resumes an
+// earlier run names that run from then on.
+func (l *Lock) SetRun(run string) error {
+	if len(l.files) == 0 {
+		return errors.New("lock: not held")
+	}
+	h := l.holder
+	h.Run = run
+	for i, f := range l.files {
+		if err := writeHolder(f.Path(), l.targets[i], h); err != nil {
+			return fmt.Errorf("lock %s: recording the holder: %w", l.targets[i], err)
+		}
+	}
+	l.holder = h
 	return nil
 }
 

@@ -232,3 +232,25 @@ func TestAcquireAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+func TestSetRun(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Acquire(dir, []string{hubEast, pepA}, holder(100, "new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetRun("resumed"); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{hubEast, pepA} {
+		_, err := Acquire(dir, []string{target}, holder(200, "r2"))
+		var he *HeldError
+		if !errors.As(err, &he) || he.Run != "resumed" || he.PID != 100 || !he.Started.Equal(epoch) {
+			t.Errorf("%s: Acquire error = %v, want held by pid 100 for run resumed", target, err)
+		}
+	}
+	l.Release()
+	if err := l.SetRun("again"); err == nil {
+		t.Error("SetRun after Release succeeded")
+	}
+}

@@ -67,18 +67,12 @@ func (b *Backend) Lock(ctx context.Context, name string, holder lock.Holder) (st
 		return nil, b.explain("lease lock "+name, blobName, err)
 	}
 	l := &blobLease{
-		b: b, name: name, blob: blobName, lc: lc, bb: bb, id: id,
+		b: b, name: name, blob: blobName, lc: lc, bb: bb, id: id, holder: holder,
 		renewed: b.clock.Now(), lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	meta, err := encodeHolder(holder)
-	if err == nil {
-		_, err = bb.SetMetadata(ctx, map[string]*string{holderKey: &meta}, &blob.SetMetadataOptions{
-			AccessConditions: &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: &id}},
-		})
-	}
-	if err != nil {
+	if err := l.writeHolder(ctx, holder); err != nil {
 		lc.ReleaseLease(context.WithoutCancel(ctx), nil)
-		return nil, b.explain("record the holder of lock "+name, blobName, err)
+		return nil, err
 	}
 	go l.renew()
 	return l, nil
@@ -161,10 +155,15 @@ func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, erro
 	if err != nil || !ok {
 		return h, err
 	}
+	return h, b.breakLease(ctx, name, etag)
+}
+
+// breakLease breaks the lease of a lock if its blob's ETag still is etag.
+func (b *Backend) breakLease(ctx context.Context, name string, etag azcore.ETag) error {
 	blobName := b.lockBlob(name)
 	lc, err := lease.NewBlobClient(b.container.NewBlockBlobClient(blobName), nil)
 	if err != nil {
-		return h, err
+		return err
 	}
 	opts := &lease.BlobBreakOptions{BreakPeriod: to.Ptr[int32](0)}
 	if etag != "" {
@@ -173,11 +172,11 @@ func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, erro
 	_, err = lc.BreakLease(ctx, opts)
 	switch {
 	case err == nil || isCode(err, bloberror.LeaseNotPresentWithLeaseOperation):
-		return h, nil
+		return nil
 	case status(err) == 412:
-		return h, fmt.Errorf("lock %s changed hands while it was being broken; nothing was broken: look at it again", name)
+		return fmt.Errorf("lock %s changed hands while it was being broken; nothing was broken: look at it again", name)
 	}
-	return h, b.explain("break lock "+name, blobName, err)
+	return b.explain("break lock "+name, blobName, err)
 }
 
 // blobLease is a held lock.
@@ -190,7 +189,8 @@ type blobLease struct {
 	id   string
 
 	mu      sync.Mutex
-	renewed time.Time // last successful acquire or renew, on the clock
+	holder  lock.Holder // as last recorded
+	renewed time.Time   // last successful acquire or renew, on the clock
 	err     error
 	lost    chan struct{}
 	stop    chan struct{}
@@ -205,6 +205,36 @@ func (l *blobLease) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.err
+}
+
+// writeHolder records h in the lock blob's metadata, under the lease.
+func (l *blobLease) writeHolder(ctx context.Context, h lock.Holder) error {
+	meta, err := encodeHolder(h)
+	if err == nil {
+		_, err = l.bb.SetMetadata(ctx, map[string]*string{holderKey: &meta}, &blob.SetMetadataOptions{
+			AccessConditions: &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: &l.id}},
+		})
+	}
+	if err != nil {
+		return l.b.explain("record the holder of lock "+l.name, l.blob, err)
+	}
+	return nil
+}
+
+// SetRun implements state.Lease: Set Blob Metadata with the lease id, so
+// that it fails once the lease was broken or taken.
+func (l *blobLease) SetRun(ctx context.Context, run string) error {
+	l.mu.Lock()
+	h := l.holder
+	l.mu.Unlock()
+	h.Run = run
+	if err := l.writeHolder(ctx, h); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.holder = h
+	l.mu.Unlock()
+	return nil
 }
 
 // renew renews the lease every RenewEvery until Release. A failed renewal

@@ -208,11 +208,17 @@ func (b *Backend) Holder(ctx context.Context, name string) (lock.Holder, bool, e
 	return lock.Holder{}, false, l.Release()
 }
 
+// lease is a held flock. It is never lost: the kernel keeps it until
+// Release or the holder's death.
 type lease struct {
 	name string
 	l    *lock.Lock
 	lost chan struct{}
 }
+
+// SetRun implements state.Lease: it rewrites the holder record in the lock
+// file.
+func (l *lease) SetRun(ctx context.Context, run string) error { return l.l.SetRun(run) }
 
 func (l *lease) Name() string                      { return l.name }
 func (l *lease) Lost() <-chan struct{}             { return l.lost }
