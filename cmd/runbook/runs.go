@@ -59,6 +59,11 @@ func runRuns(e *env, args []string) int {
 	broken := printRunsTable(e, runs)
 	if broken {
 		fmt.Fprintln(e.stderr, "Warning: a journal's hash chain is broken: it was changed after it was written.")
+		for _, r := range runs {
+			if r.Chain == journal.ChainBroken {
+				fmt.Fprintf(e.stderr, "  %s\n", r.Problem)
+			}
+		}
 		return exitError
 	}
 	return exitOK

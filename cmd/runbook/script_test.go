@@ -73,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"azurite":         cmdAzurite,
 			"holdlock":        cmdHoldLock,
 			"schema":          cmdSchema,
+			"blob":            cmdBlob,
 		},
 	})
 }
