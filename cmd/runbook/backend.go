@@ -31,7 +31,7 @@ func backendFor(e *env, rb *lang.Runbook, target string, clk clock.Clock) (state
 	b := rb.Meta.Backend
 	cfg := azurerm.Config{
 		Account: b.StorageAccountName, Endpoint: b.Endpoint, Container: b.ContainerName, Key: b.Key,
-		AccessKey: b.AccessKey.Reveal(), SASToken: b.SASToken.Reveal(), Clock: clk,
+		AccessKey: b.AccessKey.Reveal(), SASToken: b.SASToken.Reveal(), Clock: clk, RenewEvery: leaseRenewEvery,
 	}
 	if b.CAFile != "" {
 		cfg.CAFile = b.CAFile

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/lock"
@@ -57,6 +58,12 @@ func (s *session) createJournal(id string) (*journal.Journal, error) {
 func (s *session) continueJournal(id string) (*journal.Journal, error) {
 	return s.backend().OpenJournal(s.e.ctx, id, s.clock)
 }
+
+// leaseRenewEvery is how often a shared backend's lease is renewed; zero
+// is state.RenewEvery. Only the test binary changes it
+// (RUNBOOK_TEST_RENEW_EVERY), so that a script sees a broken lease noticed
+// within a moment instead of 15 seconds.
+var leaseRenewEvery time.Duration
 
 // lockNames returns the names of the locks an apply of rb takes, in
 // state.Locks order: the runbook's own, then one per hub and PEP by

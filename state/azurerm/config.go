@@ -56,6 +56,10 @@ type Config struct {
 
 	// Clock times retries and lease renewals; nil is the wall clock.
 	Clock clock.Clock
+	// RenewEvery is how often a held lease is renewed; zero is
+	// state.RenewEvery. Tests shorten it so that a holder notices a
+	// broken lease at once; it stays well under state.LeaseDuration.
+	RenewEvery time.Duration
 	// Retry bounds retries of throttled (429), failed (5xx) and lost
 	// requests; zero values take the defaults.
 	Retry RetryOptions

@@ -40,7 +40,7 @@ func (b *Backend) lockBlob(name string) string {
 // Lock implements state.Backend: it leases the lock's blob for
 // state.LeaseDuration (creating the blob if needed), records the holder in
 // its metadata under the lease, and renews the lease every
-// state.RenewEvery on the clock until Release.
+// state.RenewEvery (or Config.RenewEvery) on the clock until Release.
 func (b *Backend) Lock(ctx context.Context, name string, holder lock.Holder) (state.Lease, error) {
 	blobName := b.lockBlob(name)
 	bb := b.container.NewBlockBlobClient(blobName)
@@ -243,7 +243,11 @@ func (l *blobLease) SetRun(ctx context.Context, run string) error {
 // lease is gone (broken, or taken by another), the lease is lost.
 func (l *blobLease) renew() {
 	defer close(l.done)
-	t := l.b.clock.NewTimer(state.RenewEvery)
+	every := l.b.cfg.RenewEvery
+	if every <= 0 || every > state.RenewEvery {
+		every = state.RenewEvery
+	}
+	t := l.b.clock.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
@@ -280,7 +284,7 @@ func (l *blobLease) renew() {
 				return
 			}
 		}
-		t.Reset(state.RenewEvery)
+		t.Reset(every)
 	}
 }
 
