@@ -18,7 +18,6 @@ import (
 
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
-	"github.com/runbook-dev/runbook/executor/lock"
 	"github.com/runbook-dev/runbook/executor/plan"
 	"github.com/runbook-dev/runbook/executor/render"
 	"github.com/runbook-dev/runbook/internal/boundedread"
@@ -473,45 +472,12 @@ func orDash(s string) string {
 	return s
 }
 
-// takeLocks takes the locks of an apply where the state lives and returns
-// the function that releases them.
-func (s *session) takeLocks() (func(), error) {
-	if s.remote != nil {
-		return s.lockRemote()
-	}
-	lk, err := s.lock()
-	if err != nil {
-		return nil, err
-	}
-	return func() { lk.Release() }, nil
-}
-
 // orLocal names a backend, "" being the local directory.
 func orLocal(backend string) string {
 	if backend == "" {
 		return "the local .runbook directory"
 	}
 	return backend
-}
-
-// lock takes the lock of every hub and pep the runbook declares, by
-// endpoint, so that two runbooks naming the same stamp differently still
-// exclude each other.
-func (s *session) lock() (*lock.Lock, error) {
-	// The runbook itself is a target too: two applies of one runbook never
-	// overlap, even one with no hub or pep (only wait steps).
-	dir, err := filepath.Abs(s.rb.Dir)
-	if err != nil {
-		dir = s.rb.Dir
-	}
-	targets := []string{lock.Target("runbook", dir)}
-	for _, h := range s.rb.Hubs {
-		targets = append(targets, lock.Target("hub", h.Endpoint))
-	}
-	for _, p := range s.rb.PEPs {
-		targets = append(targets, lock.Target("pep", strings.Join(p.Addresses, ",")))
-	}
-	return lock.Acquire(s.state.locks(), targets, lock.CurrentProcess(s.clock.Now(), ""))
 }
 
 // openJournal starts the journal of a new run, or continues the prior one.

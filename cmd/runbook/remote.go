@@ -81,12 +81,14 @@ func lockNames(rb *lang.Runbook) []string {
 	return state.Locks(targets)
 }
 
-// lockRemote takes the shared backend's locks of the runbook and of every
-// hub and PEP it declares, in state.Locks order, without waiting: a lock
-// held elsewhere fails naming its holder and the command that breaks
-// every lock of the holder's run. The leases are kept in the session;
-// release gives them up.
-func (s *session) lockRemote() (release func(), err error) {
+// takeLocks takes the locks of the runbook and of every hub and PEP it
+// declares where its state lives (state.Backend.Lock: leases in a shared
+// backend, flocks in the local .runbook directory), in state.Locks order,
+// without waiting: a lock held elsewhere fails naming its holder, and for
+// a shared backend the command that breaks every lock of the holder's
+// run (a local lock ends only with its process). The leases are kept in
+// the session; release gives them up.
+func (s *session) takeLocks() (release func(), err error) {
 	release = func() {
 		for i := len(s.leases) - 1; i >= 0; i-- {
 			s.leases[i].Release(context.WithoutCancel(s.e.ctx))
@@ -97,15 +99,16 @@ func (s *session) lockRemote() (release func(), err error) {
 	// refused elsewhere can say whose run holds the lock.
 	s.newRun = newRunID(s.clock.Now())
 	holder := lock.CurrentProcess(s.clock.Now(), s.newRun)
+	b := s.backend()
 	for _, name := range lockNames(s.rb) {
-		l, err := s.remote.Lock(s.e.ctx, name, holder)
+		l, err := b.Lock(s.e.ctx, name, holder)
 		if err != nil {
 			release()
 			var held *azurerm.HeldError
 			if errors.As(err, &held) {
 				err = fmt.Errorf("%w\n%s", err, s.unlockHint(held.HeldError))
 			}
-			return func() {}, err
+			return nil, err
 		}
 		s.leases = append(s.leases, l)
 	}

@@ -102,9 +102,9 @@ type session struct {
 	// remote is the shared backend the runbook configures, nil when its
 	// state lives in the local .runbook directory.
 	remote state.Backend
-	// leases are the shared backend's locks an apply holds.
+	// leases are the locks an apply holds, where its state lives.
 	leases []state.Lease
-	// newRun is the id of the run a shared backend's apply will start,
+	// newRun is the id of the run an apply will start,
 	// chosen before its locks are taken so that they name it.
 	newRun string
 	key    []byte

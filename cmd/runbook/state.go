@@ -38,9 +38,8 @@ func (s stateDir) path(elem ...string) string {
 	return filepath.Join(append([]string{s.root}, elem...)...)
 }
 
-func (s stateDir) runs() string  { return s.path("runs") }
-func (s stateDir) locks() string { return s.path("locks") }
-func (s stateDir) sim() string   { return s.path("sim") }
+func (s stateDir) runs() string { return s.path("runs") }
+func (s stateDir) sim() string  { return s.path("sim") }
 
 // writePrivate writes a file with mode 0600, atomically: a temporary file
 // beside it is written, synced and renamed over it.
