@@ -63,9 +63,12 @@ type Backend interface {
 	// process dies (local: the kernel drops the flock; azurerm: the lease
 	// is not renewed and expires within LeaseDuration).
 	Lock(ctx context.Context, name string, holder lock.Holder) (Lease, error)
-	// BreakLock releases a lock someone else holds and returns who held
-	// it (zero if no one did). The caller confirms with the operator first.
-	BreakLock(ctx context.Context, name string) (lock.Holder, error)
+	// BreakLock breaks a lock someone else holds, if holder (as Holder
+	// named it to the operator, who confirmed) still holds it: a lock that
+	// changed hands since fails with ErrChangedHands and stays held, and a
+	// free lock is left alone. A local lock cannot be taken from a live
+	// process: it fails naming the holder.
+	BreakLock(ctx context.Context, name string, holder lock.Holder) error
 	// Holder says who holds a lock now, if anyone (ok false when free).
 	Holder(ctx context.Context, name string) (h lock.Holder, ok bool, err error)
 
@@ -124,6 +127,9 @@ var (
 	ErrStale = errors.New("the state document changed since it was read")
 	// ErrConsumed: the saved plan was applied already.
 	ErrConsumed = errors.New("the plan was applied already; a plan is applied once: make a new one")
+	// ErrChangedHands: BreakLock found the lock held by another holder
+	// than the one shown to the operator, and left it alone.
+	ErrChangedHands = errors.New("the lock changed hands since its holder was shown")
 )
 
 // Locks returns the lock names an apply takes: the runbook's own, then its

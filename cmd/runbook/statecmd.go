@@ -208,21 +208,25 @@ func confirmBreak(e *env, n int) bool {
 	return true
 }
 
-// breakLocks breaks the locks in turn and returns those it broke, each
-// with the holder the backend broke it from (a lock that changed hands
-// since it was shown names its new holder), and the first error, after
-// which it stops.
+// breakLocks breaks the locks in turn, each only if the holder shown
+// still holds it, and returns those it broke and the first error, after
+// which it stops. A lock that changed hands since it was shown is left
+// alone, and said so.
 func breakLocks(e *env, b state.Backend, held []heldLock) ([]heldLock, error) {
 	var broken []heldLock
 	for _, l := range held {
-		h, err := b.BreakLock(e.ctx, l.name)
+		err := b.BreakLock(e.ctx, l.name, l.holder)
+		if errors.Is(err, state.ErrChangedHands) {
+			fmt.Fprintf(e.stdout, "Lock %s changed hands since it was shown: left alone.\n", l.name)
+			continue
+		}
 		if err != nil {
 			return broken, err
 		}
-		if h.PID != l.holder.PID || h.Host != l.holder.Host || h.Run != l.holder.Run || !h.Started.Equal(l.holder.Started) {
-			fmt.Fprintf(e.stdout, "Lock %s changed hands before the break: it was held by %s.\n", l.name, describeHolder(h))
-		}
-		broken = append(broken, heldLock{l.name, h})
+		broken = append(broken, l)
+	}
+	if len(broken) == 0 {
+		return nil, errors.New("no lock was broken: every one changed hands since it was shown; look again")
 	}
 	return broken, nil
 }

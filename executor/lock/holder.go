@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// Equal reports whether h and o name the same holder.
+func (h Holder) Equal(o Holder) bool {
+	return h.PID == o.PID && h.Host == o.Host && h.User == o.User && h.Run == o.Run && h.Started.Equal(o.Started)
+}
+
 // CurrentProcess returns the Holder for this process, started at start
 // (from the caller's clock), for run id run.
 func CurrentProcess(start time.Time, run string) Holder {

@@ -147,15 +147,18 @@ func (b *Backend) holder(ctx context.Context, name string) (lock.Holder, bool, a
 
 // BreakLock implements state.Backend: BreakLease with no break period,
 // after which the holder's renewals fail and it stops starting steps. The
-// break is conditional on the ETag of the read that named the holder, so
-// the holder returned is the one whose lease was broken: a lock that
-// changed hands in between is refused, not broken.
-func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, error) {
+// break is conditional on the ETag of the read that found holder still
+// holding the lock, so a lock that changed hands in between (another
+// holder records itself in the metadata) is refused, not broken.
+func (b *Backend) BreakLock(ctx context.Context, name string, holder lock.Holder) error {
 	h, ok, etag, err := b.holder(ctx, name)
 	if err != nil || !ok {
-		return h, err
+		return err
 	}
-	return h, b.breakLease(ctx, name, etag)
+	if !h.Equal(holder) {
+		return fmt.Errorf("lock %s: %w", name, state.ErrChangedHands)
+	}
+	return b.breakLease(ctx, name, etag)
 }
 
 // breakLease breaks the lease of a lock if its blob's ETag still is etag.
@@ -174,7 +177,7 @@ func (b *Backend) breakLease(ctx context.Context, name string, etag azcore.ETag)
 	case err == nil || isCode(err, bloberror.LeaseNotPresentWithLeaseOperation):
 		return nil
 	case status(err) == 412:
-		return fmt.Errorf("lock %s changed hands while it was being broken; nothing was broken: look at it again", name)
+		return fmt.Errorf("lock %s: %w", name, state.ErrChangedHands)
 	}
 	return b.explain("break lock "+name, blobName, err)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/runbook-dev/runbook/executor/lock"
 	"github.com/runbook-dev/runbook/internal/azuritetest"
+	"github.com/runbook-dev/runbook/state"
 )
 
 // TestSetRun: a resumed run's lease is relabelled under the lease, so a
@@ -40,7 +41,7 @@ func TestSetRun(t *testing.T) {
 	if !errors.As(err, &held) || held.Run != want.Run {
 		t.Errorf("refused Lock = %v, want a HeldError naming run %s", err, want.Run)
 	}
-	if _, err := other.BreakLock(ctx(t), "runbook"); err != nil {
+	if err := other.BreakLock(ctx(t), "runbook", want); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.SetRun(ctx(t), "20261128T200000Z-xxx001"); err == nil {
@@ -48,12 +49,15 @@ func TestSetRun(t *testing.T) {
 	}
 }
 
-// TestBreakLockChangedHands: a lock whose holder changed between the read
-// that named it and the break is refused, not broken.
+// TestBreakLockChangedHands: a lock whose holder changed since it was
+// shown to the operator is refused, not broken: by BreakLock's own check,
+// and by the ETag condition when the change falls between its read and
+// its break.
 func TestBreakLockChangedHands(t *testing.T) {
 	_, name := azuritetest.Container(t)
 	a, other := newBackend(t, name, Config{}), newBackend(t, name, Config{})
-	l, err := a.Lock(ctx(t), "runbook", lock.Holder{PID: 7, Host: "jump1", Run: "run-a"})
+	shown := lock.Holder{PID: 7, Host: "jump1", Run: "run-a"}
+	l, err := a.Lock(ctx(t), "runbook", shown)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +69,18 @@ func TestBreakLockChangedHands(t *testing.T) {
 	if err := l.SetRun(ctx(t), "run-b"); err != nil { // another holder records itself
 		t.Fatal(err)
 	}
-	if err := other.breakLease(ctx(t), "runbook", etag); err == nil {
-		t.Fatal("a break conditional on the old ETag succeeded")
+	if err := other.BreakLock(ctx(t), "runbook", shown); !errors.Is(err, state.ErrChangedHands) {
+		t.Errorf("BreakLock of the holder shown before = %v, want ErrChangedHands", err)
+	}
+	if err := other.breakLease(ctx(t), "runbook", etag); !errors.Is(err, state.ErrChangedHands) {
+		t.Errorf("a break conditional on the old ETag = %v, want ErrChangedHands", err)
+	}
+	select {
+	case <-l.Lost():
+		t.Fatalf("the lease was lost: %v", l.Err())
+	default:
 	}
 	if h, ok, err := other.Holder(ctx(t), "runbook"); err != nil || !ok || h.Run != "run-b" {
-		t.Errorf("after the refused break Holder = %+v, %v, %v; want run-b holding", h, ok, err)
+		t.Errorf("after the refused breaks Holder = %+v, %v, %v; want run-b holding", h, ok, err)
 	}
 }

@@ -187,12 +187,12 @@ func (b *Backend) Lock(ctx context.Context, name string, holder lock.Holder) (st
 // BreakLock implements state.Backend. A flock cannot be taken from a live
 // process: the holder is named and the lock stays; it is released when
 // that process exits.
-func (b *Backend) BreakLock(ctx context.Context, name string) (lock.Holder, error) {
+func (b *Backend) BreakLock(ctx context.Context, name string, holder lock.Holder) error {
 	h, ok, err := b.Holder(ctx, name)
 	if err != nil || !ok {
-		return h, err
+		return err
 	}
-	return h, fmt.Errorf("%s is held by pid %d on %s: a local lock is released only when that process exits; stop it instead", name, h.PID, h.Host)
+	return fmt.Errorf("%s is held by pid %d on %s: a local lock is released only when that process exits; stop it instead", name, h.PID, h.Host)
 }
 
 // Holder implements state.Backend by trying the lock.

@@ -39,7 +39,7 @@ func TestSetRun(t *testing.T) {
 	if !errors.As(err, &held) || held.Run != want.Run {
 		t.Errorf("refused Lock = %v, want a HeldError naming run %s", err, want.Run)
 	}
-	if _, err := other.BreakLock(ctx, "runbook"); err == nil {
+	if err := other.BreakLock(ctx, "runbook", want); err == nil {
 		t.Error("BreakLock took a flock from a live holder")
 	}
 	if err := l.Release(ctx); err != nil {
