@@ -301,7 +301,8 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 // writes in the background.
 func waitDocument(t *testing.T, b state.Backend, cond func(*state.Document) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// The recorder writes on its own goroutine, in wall time.
+	deadline := clock.Real.Now().Add(10 * time.Second)
 	for {
 		d, _, err := state.ReadDocument(ctx(t), b)
 		if err != nil {
@@ -310,9 +311,9 @@ func waitDocument(t *testing.T, b state.Backend, cond func(*state.Document) bool
 		if cond(d) {
 			return
 		}
-		if time.Now().After(deadline) {
+		if clock.Real.Now().After(deadline) {
 			t.Fatalf("the state document never reached the expected state: %+v", d)
 		}
-		time.Sleep(5 * time.Millisecond)
+		clock.Real.Sleep(ctx(t), 5*time.Millisecond)
 	}
 }
