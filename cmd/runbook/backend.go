@@ -32,6 +32,7 @@ func backendFor(e *env, rb *lang.Runbook, target string, clk clock.Clock) (state
 	cfg := azurerm.Config{
 		Account: b.StorageAccountName, Endpoint: b.Endpoint, Container: b.ContainerName, Key: b.Key,
 		AccessKey: b.AccessKey.Reveal(), SASToken: b.SASToken.Reveal(), Clock: clk, RenewEvery: leaseRenewEvery,
+		SegmentBlocks: journalSegmentBlocks,
 	}
 	if b.CAFile != "" {
 		cfg.CAFile = b.CAFile

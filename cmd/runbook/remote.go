@@ -65,6 +65,13 @@ func (s *session) continueJournal(id string) (*journal.Journal, error) {
 // within a moment instead of 15 seconds.
 var leaseRenewEvery time.Duration
 
+// journalSegmentBlocks is how many append blocks a shared backend's
+// journal segment takes before the journal rolls over to the next; zero is
+// the service's limit (50,000). Only the test binary changes it
+// (RUNBOOK_TEST_SEGMENT_BLOCKS), so that a script sees a journal roll over
+// after a few records.
+var journalSegmentBlocks int
+
 // lockNames returns the names of the locks an apply of rb takes, in
 // state.Locks order: the runbook's own, then one per hub and PEP by
 // endpoint, so that two runbooks naming one stamp differently still

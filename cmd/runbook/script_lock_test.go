@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -16,5 +17,14 @@ func init() {
 			panic(err)
 		}
 		leaseRenewEvery = d
+	}
+	// RUNBOOK_TEST_SEGMENT_BLOCKS makes a shared backend's journal roll
+	// over to a new segment after that many blocks (state_azurerm_segments).
+	if v := os.Getenv("RUNBOOK_TEST_SEGMENT_BLOCKS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			panic(err)
+		}
+		journalSegmentBlocks = n
 	}
 }
