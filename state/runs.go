@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/runbook-dev/runbook/executor/journal"
 )
@@ -22,21 +23,22 @@ func Summaries(ctx context.Context, b Backend) ([]journal.RunSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []journal.RunSummary
-	for _, run := range runs {
-		name := b.String() + " run " + run
-		data, err := b.ReadJournal(ctx, run)
-		if err != nil {
-			out = append(out, journal.RunSummary{ID: run, Path: name, Status: journal.RunUnfinished, Chain: journal.ChainBroken, Problem: err.Error()})
-			continue
-		}
-		s := journal.Summarise(run, name, data)
-		if h, ok := doc.Runs[run]; ok && s.Chain != journal.ChainBroken {
-			if err := journal.CheckHead(name, data, h.Records, h.Hash); err != nil {
-				s.Chain, s.Problem = journal.ChainBroken, err.Error()
-			}
-		}
-		out = append(out, s)
+	// The journals are read a few at a time: over a WAN each read is a
+	// round trip, and `runs` reads them all.
+	out := make([]journal.RunSummary, len(runs))
+	sem := make(chan struct{}, summaryReaders)
+	var wg sync.WaitGroup
+	for i, run := range runs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = summarise(ctx, b, doc, run)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b journal.RunSummary) int {
 		if c := a.Started.Compare(b.Started); c != 0 {
@@ -45,6 +47,26 @@ func Summaries(ctx context.Context, b Backend) ([]journal.RunSummary, error) {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// summaryReaders bounds the journals Summaries reads at once.
+const summaryReaders = 8
+
+// summarise reads and summarises one run's journal, checked against the
+// head the document recorded.
+func summarise(ctx context.Context, b Backend, doc *Document, run string) journal.RunSummary {
+	name := b.String() + " run " + run
+	data, err := b.ReadJournal(ctx, run)
+	if err != nil {
+		return journal.RunSummary{ID: run, Path: name, Status: journal.RunUnfinished, Chain: journal.ChainBroken, Problem: err.Error()}
+	}
+	s := journal.Summarise(run, name, data)
+	if h, ok := doc.Runs[run]; ok && s.Chain != journal.ChainBroken {
+		if err := journal.CheckHead(name, data, h.Records, h.Hash); err != nil {
+			s.Chain, s.Problem = journal.ChainBroken, err.Error()
+		}
+	}
+	return s
 }
 
 // ReadRun returns a run's verified records, checked against its recorded
