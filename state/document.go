@@ -48,11 +48,17 @@ type RunHead struct {
 	User    string    `json:"user,omitempty"`
 	Host    string    `json:"host,omitempty"`
 	PlanID  string    `json:"plan_id,omitempty"`
+	// Kind is what the run was: "" for an apply, KindForceUnlock for the
+	// journal of a force-unlock, which has no steps and is never resumed.
+	Kind string `json:"kind,omitempty"`
 	// Settled says that the run ended (or was superseded by a later run)
 	// and every success its journal holds is in the document's Steps, so
 	// history need not replay its journal.
 	Settled bool `json:"settled,omitempty"`
 }
+
+// KindForceUnlock is the Kind of a force-unlock's journal.
+const KindForceUnlock = "force-unlock"
 
 // Ended reports whether the head's run ended with a result: succeeded or
 // failed. A stopped run or one that never ended may be resumed.
@@ -143,15 +149,19 @@ func (d *Document) SetHead(run string, h RunHead) {
 	cur.User = cmp.Or(h.User, cur.User)
 	cur.Host = cmp.Or(h.Host, cur.Host)
 	cur.PlanID = cmp.Or(h.PlanID, cur.PlanID)
+	cur.Kind = cmp.Or(h.Kind, cur.Kind)
 	cur.Settled = cur.Settled || h.Settled
 	d.Runs[run] = cur
 }
 
-// Latest returns the run that started last (by its start time, then its
-// id), the one an apply resumes if it did not end; ok is false when the
-// document names no run.
+// Latest returns the apply run that started last (by its start time, then
+// its id), the one an apply resumes if it did not end; ok is false when
+// the document names none. A force-unlock's journal is not an apply.
 func (d *Document) Latest() (run string, h RunHead, ok bool) {
 	for id, cur := range d.Runs {
+		if cur.Kind != "" {
+			continue
+		}
 		if !ok || cur.Started.After(h.Started) || cur.Started.Equal(h.Started) && id > run {
 			run, h, ok = id, cur, true
 		}

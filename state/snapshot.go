@@ -230,6 +230,9 @@ func headOf(data []byte) (RunHead, bool) {
 	for _, r := range recs {
 		if r.Type == journal.RunEnded {
 			h.Status = string(r.Status)
+			if r.Reason == KindForceUnlock {
+				h.Kind, h.Settled = KindForceUnlock, true
+			}
 		} else if r.Type == journal.RunResumed {
 			h.Status = ""
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/runbook-dev/runbook/addrs"
+	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/local"
@@ -83,5 +84,57 @@ func TestLoadHistoryReadsTheDocument(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"fingerprint": "f1"}, got.LastSuccess); diff != "" {
 		t.Errorf("LastSuccess (-want +got):\n%s", diff)
+	}
+}
+
+// TestForceUnlockIsNotTheRunToResume: a force-unlock's journal, newer than
+// the killed run whose locks it broke, neither hides that run from the
+// resume nor gets replayed by plans, whether it was registered by
+// force-unlock or found by Index in a store not yet indexed.
+func TestForceUnlockIsNotTheRunToResume(t *testing.T) {
+	ctx := context.Background()
+	b := local.New(t.TempDir())
+	write := func(run string, at time.Time, recs ...journal.Record) {
+		t.Helper()
+		j, err := b.CreateJournal(ctx, run, clock.NewFake(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := j.Append(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	write("20261207T090000Z-killed", t0,
+		journal.Record{Type: journal.RunStarted},
+		journal.Record{Type: journal.StepIntent, Step: "step.rotate", Attempt: 1, Action: "update"})
+	write("20261207T091000Z-unlock", t0.Add(10*time.Minute),
+		journal.Record{Type: journal.RunStarted},
+		journal.Record{Type: journal.Note, Reason: "force-unlock: broke lock runbook"},
+		journal.Record{Type: journal.RunEnded, Status: journal.Succeeded, Reason: state.KindForceUnlock})
+	doc, err := state.Index(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, _, _ := doc.Latest(); run != "20261207T090000Z-killed" {
+		t.Errorf("Latest = %q, want the killed run", run)
+	}
+	if h := doc.Runs["20261207T091000Z-unlock"]; h.Kind != state.KindForceUnlock || !h.Settled {
+		t.Errorf("the force-unlock's head = %+v, want kind force-unlock, settled", h)
+	}
+	if h := doc.Runs["20261207T090000Z-killed"]; h.Settled {
+		t.Errorf("the killed run was settled (%+v): it is the one to resume", h)
+	}
+	hist, err := state.LoadHistory(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := hist.Of(addrs.Step{Name: "rotate"}); s == nil || !s.InFlight {
+		t.Errorf("step.rotate = %+v, want in flight in the killed run", s)
 	}
 }

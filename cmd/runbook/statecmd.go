@@ -244,13 +244,14 @@ func journalUnlock(e *env, b state.Backend, broken []heldLock) (string, error) {
 	for _, l := range broken {
 		errs = append(errs, j.Append(journal.Record{Type: journal.Note, Reason: fmt.Sprintf("force-unlock: broke lock %s held by %s", l.name, describeHolder(l.holder))}))
 	}
-	errs = append(errs, j.Append(journal.Record{Type: journal.RunEnded, Status: journal.Succeeded, Reason: "force-unlock"}), j.Close())
+	errs = append(errs, j.Append(journal.Record{Type: journal.RunEnded, Status: journal.Succeeded, Reason: state.KindForceUnlock}), j.Close())
 	if err := errors.Join(errs...); err != nil {
 		return "", err
 	}
 	seq, hash := j.Head()
 	_, err = state.Update(e.ctx, b, func(d *state.Document) error {
-		d.SetHead(run, state.RunHead{Records: seq, Hash: hash, Status: string(journal.Succeeded), User: currentUser(), Host: hostname()})
+		d.SetHead(run, state.RunHead{Records: seq, Hash: hash, Status: string(journal.Succeeded), User: currentUser(), Host: hostname(),
+			Started: clk.Now().UTC(), Kind: state.KindForceUnlock, Settled: true})
 		return nil
 	})
 	return run, err
