@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,13 +23,14 @@ import (
 // PATTERN (path.Match: '*' does not cross '/'), through the blob API, as
 // someone with write access to the container could: get copies it to
 // FILE, put replaces it with FILE's bytes (Put Blob), truncate replaces it
-// with all but its last N lines.
+// with all but its last N lines, and wait waits until a blob matching
+// PATTERN holds a match of REGEXP.
 func cmdBlob(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! blob")
 	}
-	if len(args) != 3 || (args[0] != "get" && args[0] != "put" && args[0] != "truncate") {
-		ts.Fatalf("usage: blob get PATTERN FILE | blob put FILE PATTERN | blob truncate PATTERN N")
+	if len(args) != 3 || (args[0] != "get" && args[0] != "put" && args[0] != "truncate" && args[0] != "wait") {
+		ts.Fatalf("usage: blob get PATTERN FILE | blob put FILE PATTERN | blob truncate PATTERN N | blob wait PATTERN REGEXP")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -37,6 +39,10 @@ func cmdBlob(ts *testscript.TestScript, neg bool, args []string) {
 	client, err := s.Client()
 	ts.Check(err)
 	c := client.ServiceClient().NewContainerClient(ts.Getenv("AZURITE_CONTAINER"))
+	if args[0] == "wait" {
+		waitBlob(ts, c, args[1], args[2])
+		return
+	}
 	pattern := args[1]
 	if args[0] == "put" {
 		pattern = args[2]
@@ -59,6 +65,46 @@ func cmdBlob(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		uploadBlob(ts, ctx, client, name, bytes.Join(lines[:len(lines)-n], nil))
 	}
+}
+
+// waitBlob waits until a blob of the script's container whose name
+// matches pattern holds a match of re: unlike waitfor on $AZURITE_DATA,
+// which every script's journals share, it sees this script's blobs only.
+func waitBlob(ts *testscript.TestScript, c *container.Client, pattern, expr string) {
+	re := regexp.MustCompile(expr)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		found := false
+		pager := c.NewListBlobsFlatPager(nil)
+		for pager.More() && !found {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				break
+			}
+			for _, it := range page.Segment.BlobItems {
+				if ok, _ := path.Match(pattern, *it.Name); !ok {
+					continue
+				}
+				resp, err := c.NewBlobClient(*it.Name).DownloadStream(ctx, nil)
+				if err != nil {
+					continue
+				}
+				data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+				resp.Body.Close()
+				if re.Match(data) {
+					found = true
+					break
+				}
+			}
+		}
+		cancel()
+		if found {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("no blob matching %s ever held %q", pattern, expr)
 }
 
 // matchBlob returns the one blob whose name matches pattern.
