@@ -133,7 +133,7 @@ func commands() []command {
 		{name: "graph", summary: "Print the step graph in DOT syntax", run: runGraph},
 		{name: "runs", summary: "List journalled runs, or print one", run: runRuns},
 		{name: "expiry", summary: "List when every secret of the stamps expires, and which step rotates it", run: runExpiry},
-		{name: "state", summary: "Copy local journals into the configured state backend (state migrate)", run: runState},
+		{name: "state", summary: "Show what the state says of each step (list, show); copy local journals (migrate)", run: runState},
 		{name: "force-unlock", summary: "Break the lock of an apply that no longer runs", run: runForceUnlock},
 		{name: "sim", summary: "Serve the simulated stamp (Hub and PEP), or write its certificates", run: runSim},
 		{name: "gen", summary: "Print a generated runbook (for benchmarks)", run: runGen, hidden: true},

@@ -89,7 +89,7 @@ func completionSpecs() []completionSpec {
 		case "sim":
 			specs[i].values[""] = []string{"certs"}
 		case "state":
-			specs[i].values[""] = []string{"migrate"}
+			specs[i].values[""] = []string{"list", "show", "migrate"}
 		}
 	}
 	return specs

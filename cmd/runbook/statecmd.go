@@ -15,16 +15,40 @@ import (
 )
 
 func runState(e *env, args []string) int {
-	fs := newFlagSet(e, "state", "migrate [DIR]",
-		"Manage where the runbook's state lives.\n"+
-			"  runbook state migrate [DIR]   copy the journals of the local .runbook directory,\n"+
-			"                                their chains verified, into the backend the runbook\n"+
-			"                                configures (runbook { backend \"azurerm\" { ... } })")
+	fs := newFlagSet(e, "state", "list [DIR] | show ADDRESS [DIR] | migrate [DIR]",
+		"Inspect and manage the runbook's state: what the history a plan reads says of each step.\n"+
+			"  runbook state list [DIR]           every step the history knows: its last success and\n"+
+			"                                     whether the latest run left it in flight; then the\n"+
+			"                                     backend and the latest run\n"+
+			"  runbook state show ADDRESS [DIR]   one step (step.NAME): its last success, the result\n"+
+			"                                     that apply journalled (fingerprints, never secrets)\n"+
+			"                                     and its handle if it is in flight\n"+
+			"  runbook state migrate [DIR]        copy the journals of the local .runbook directory,\n"+
+			"                                     their chains verified, into the backend the runbook\n"+
+			"                                     configures (runbook { backend \"azurerm\" { ... } })\n"+
+			"list and show only read: they take no lock and write nothing.")
+	asJSON := fs.Bool("json", false, "With list or show: print a JSON object (docs/state-list.schema.json, docs/state-show.schema.json)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
-	if fs.NArg() == 0 || fs.Arg(0) != "migrate" || fs.NArg() > 2 {
-		fmt.Fprintln(e.stderr, "runbook state: usage: runbook state migrate [DIR]")
+	const usageLine = "runbook state: usage: runbook state list [DIR], runbook state show ADDRESS [DIR] or runbook state migrate [DIR]"
+	switch {
+	case fs.NArg() >= 1 && fs.NArg() <= 2 && fs.Arg(0) == "list":
+		b, _, ok := openBackend(e, fs.Arg(1))
+		if !ok {
+			return exitError
+		}
+		return runStateList(e, b, *asJSON)
+	case fs.NArg() >= 2 && fs.NArg() <= 3 && fs.Arg(0) == "show":
+		return runStateShow(e, fs.Arg(1), fs.Arg(2), *asJSON)
+	case fs.NArg() == 0 || fs.Arg(0) != "migrate" || fs.NArg() > 2:
+		if fs.NArg() > 0 && !slices.Contains([]string{"list", "show", "migrate"}, fs.Arg(0)) {
+			fmt.Fprintf(e.stderr, "runbook state: unknown subcommand %q.%s\n", fs.Arg(0), didYouMean(fs.Arg(0), []string{"list", "show", "migrate"}))
+		}
+		fmt.Fprintln(e.stderr, usageLine)
+		return exitUsage
+	case *asJSON:
+		fmt.Fprintln(e.stderr, "runbook state: -json is for state list and state show")
 		return exitUsage
 	}
 	dir := fs.Arg(1)
