@@ -314,10 +314,11 @@ func (rb *Runbook) setFromFile(arg VarArg, set func(string, cty.Value, string, *
 		return diags
 	}
 	// A variable file holds secrets, and diagnostics quote the lines of
-	// the files kept here: it is kept with its values masked, so that a
-	// diagnostic still points at file, line and column but never shows a
-	// value.
-	rb.Files[arg.File] = &hcl.File{Body: f.Body, Bytes: maskValues(arg.Src)}
+	// the files kept here: it is kept as a copy with its values masked,
+	// each by a marker of the same length whatever the value's, so that a
+	// diagnostic names the file and line and underlines the right token
+	// (through NewDiagnosticTextWriter) but shows no value nor its length.
+	rb.Files[arg.File] = MaskVarFile(f)
 	if diags.HasErrors() {
 		return diags
 	}

@@ -91,13 +91,14 @@ func loadRunbook(e *env, target string, o loadOptions) (*lang.Runbook, hcl.Diagn
 }
 
 // printDiags writes diagnostics as hcl's text writer does: file:line, the
-// source line and a caret under the range. It returns true if any is an
-// error.
+// source line and a caret under the range, a variable file's line with its
+// values masked (lang.NewDiagnosticTextWriter). It returns true if any is
+// an error.
 func printDiags(e *env, files map[string]*hcl.File, diags hcl.Diagnostics) bool {
 	if len(diags) == 0 {
 		return false
 	}
-	w := hcl.NewDiagnosticTextWriter(e.stderr, files, 0, e.color(e.stderrTTY))
+	w := lang.NewDiagnosticTextWriter(e.stderr, files, 0, e.color(e.stderrTTY))
 	for _, d := range diags {
 		_ = w.WriteDiagnostic(d)
 	}
