@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/runbook-dev/runbook/internal/boundedread"
 
@@ -97,6 +98,10 @@ func (r *fmtRun) file(name string) error {
 	}
 	f, pdiags := hclsyntax.ParseConfig(src, display, hcl.InitialPos)
 	r.parsed[display] = f
+	if !strings.HasSuffix(display, lang.FileSuffix) {
+		// A variable file: its diagnostics must not quote its values.
+		r.parsed[display] = lang.MaskVarFile(f)
+	}
 	if pdiags.HasErrors() {
 		r.diags = append(r.diags, pdiags...)
 		return nil
