@@ -59,6 +59,8 @@ func TestSchemas(t *testing.T) {
 		"state list result":    {"state-list", `{"backend":"b","steps":[{"address":"step.bmc","in_flight":false,"result":{"user":"u"}}]}`, false},
 		"state list bad time":  {"state-list", `{"backend":"b","steps":[{"address":"step.bmc","in_flight":false,"last_success":"yesterday"}]}`, false},
 		"state show":           {"state-show", `{"address":"step.bmc","last_success":"2026-11-28T23:00:00Z","result":{"fingerprint":"hmac-sha256:00","user":"u"},"in_flight":false}`, true},
+		"state show hidden":    {"state-show", `{"address":"step.bmc","result":{"user":null},"in_flight":false}`, true},
+		"state show number":    {"state-show", `{"address":"step.bmc","result":{"user":1},"in_flight":false}`, false},
 		"state show camel":     {"state-show", `{"address":"step.bmc","lastSuccess":"2026-11-28T23:00:00Z","in_flight":false}`, false},
 		"state show bad addr":  {"state-show", `{"address":"bmc","in_flight":false}`, false},
 		"plan capitalised":     {"plan", `{"format_version":"2.0","id":"x","tool_version":"dev","created_at":"2026-11-28T23:00:00Z","expires_at":"2026-11-28T23:00:00Z","runbook":{"dir":"d","files":[{"Name":"a","SHA256":"b"}]},"inputs":[],"changes":[],"checks":[],"critical_path_seconds":0,"summary":{"create":0,"update":0,"run":0,"no_op":0,"skip":0},"warnings":[]}`, false},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/runbook-dev/runbook/addrs"
 	"github.com/runbook-dev/runbook/state"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // stateView is what `state list` and `state show` print: the history a
@@ -141,21 +142,24 @@ func runStateShow(e *env, arg, dir string, asJSON bool) int {
 		fmt.Fprintf(e.stderr, "Error: no step %s in the runbook or in the history of %s.%s\n", addr, v.Backend, didYouMean(addr.String(), names))
 		return exitError
 	}
+	secrets := knownSecrets(rb.EvalContext(nil, cty.NilVal))
 	if asJSON {
-		return printJSON(e, stateShowJSONOf(addr, h, v.Latest.ID))
+		return printJSON(e, stateShowJSONOf(addr, h, v.Latest.ID, secrets))
 	}
-	writeStateShow(e.stdout, addr, h, v.Latest.ID)
+	writeStateShow(e.stdout, addr, h, v.Latest.ID, secrets)
 	return exitOK
 }
 
 // writeStateShow prints what the history holds of one step: when it last
 // succeeded, the result that apply journalled, and whether the latest run
-// left it running.
-func writeStateShow(w io.Writer, addr addrs.Step, h *state.History, latest string) {
+// left it running. A value that is or holds one of secrets prints as
+// "(sensitive value)" (redactResult).
+func writeStateShow(w io.Writer, addr addrs.Step, h *state.History, latest string, secrets []string) {
 	fmt.Fprintf(w, "# %s\n", printable(addr.String()))
 	fmt.Fprintf(w, "last success: %s\n", successTime(h))
 	if h.LastSuccess != nil {
-		keys := slices.Sorted(maps.Keys(h.LastSuccess))
+		result := redactResult(h.LastSuccess, secrets)
+		keys := slices.Sorted(maps.Keys(result))
 		if len(keys) == 0 {
 			fmt.Fprintln(w, "result: (none: the step type keeps no result)")
 		} else {
@@ -165,7 +169,11 @@ func writeStateShow(w io.Writer, addr addrs.Step, h *state.History, latest strin
 				width = max(width, len(printable(k)))
 			}
 			for _, k := range keys {
-				fmt.Fprintf(w, "  %-*s = %s\n", width, printable(k), strconv.Quote(h.LastSuccess[k]))
+				val := sensitiveText
+				if v := result[k]; v != nil {
+					val = strconv.Quote(*v)
+				}
+				fmt.Fprintf(w, "  %-*s = %s\n", width, printable(k), val)
 			}
 		}
 	}
@@ -243,12 +251,12 @@ type latestRunJSON struct {
 // stateStepJSON is one step in `state list -json`, and with its result
 // `state show -json` (docs/state-show.schema.json).
 type stateStepJSON struct {
-	Address     string            `json:"address"`
-	LastSuccess *time.Time        `json:"last_success,omitempty"`
-	Result      map[string]string `json:"result,omitempty"`
-	InFlight    bool              `json:"in_flight"`
-	Run         string            `json:"run,omitempty"`
-	Handle      string            `json:"handle,omitempty"`
+	Address     string             `json:"address"`
+	LastSuccess *time.Time         `json:"last_success,omitempty"`
+	Result      map[string]*string `json:"result,omitempty"` // nil: a sensitive value
+	InFlight    bool               `json:"in_flight"`
+	Run         string             `json:"run,omitempty"`
+	Handle      string             `json:"handle,omitempty"`
 }
 
 func stateListJSONOf(v stateView) stateListJSON {
@@ -262,19 +270,19 @@ func stateListJSONOf(v stateView) stateListJSON {
 		out.Latest = l
 	}
 	for _, a := range v.addresses() {
-		s := stateShowJSONOf(a, v.Steps[a], v.Latest.ID)
+		s := stateShowJSONOf(a, v.Steps[a], v.Latest.ID, nil)
 		s.Result = nil
 		out.Steps = append(out.Steps, s)
 	}
 	return out
 }
 
-func stateShowJSONOf(addr addrs.Step, h *state.History, latest string) stateStepJSON {
+func stateShowJSONOf(addr addrs.Step, h *state.History, latest string, secrets []string) stateStepJSON {
 	s := stateStepJSON{Address: addr.String(), InFlight: h.InFlight}
 	if h.LastSuccess != nil {
 		t := h.LastSuccessAt.UTC()
 		s.LastSuccess = &t
-		s.Result = maps.Clone(h.LastSuccess)
+		s.Result = redactResult(h.LastSuccess, secrets)
 	}
 	if h.InFlight {
 		s.Run, s.Handle = latest, h.Handle

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-dev/runbook/addrs"
+	"github.com/runbook-dev/runbook/marks"
 	"github.com/runbook-dev/runbook/state"
+	"github.com/zclconf/go-cty/cty"
 )
 
 var (
@@ -57,9 +60,10 @@ func TestWriteStateList(t *testing.T) {
 
 func TestWriteStateShow(t *testing.T) {
 	tests := map[string]struct {
-		h      *state.History
-		latest string
-		want   string
+		h       *state.History
+		latest  string
+		secrets []string
+		want    string
 	}{
 		"succeeded": {
 			h: bmcDone,
@@ -77,6 +81,12 @@ func TestWriteStateShow(t *testing.T) {
 				"in flight: yes, left running by run r2, handle \"https://adminmanagement.local/ops/1\"; " +
 				"the next apply resumes that run and re-attaches to the step rather than start it again\n",
 		},
+		"a sensitive value is hidden": {
+			h:       &state.History{LastSuccess: map[string]string{"user": "Canary-User", "fingerprint": "hmac-sha256:ab", "note": "for Canary-User@x"}, LastSuccessAt: at},
+			secrets: []string{"Canary-User", "ab"},
+			want: "# step.s\nlast success: 2026-11-28T23:00:00Z\nresult:\n  fingerprint = \"hmac-sha256:ab\"\n" +
+				"  note        = (sensitive value)\n  user        = (sensitive value)\nin flight: no\n",
+		},
 		"a value is quoted": {
 			h:    &state.History{LastSuccess: map[string]string{"status": "ok\n\x1b[31m"}, LastSuccessAt: at},
 			want: "# step.s\nlast success: 2026-11-28T23:00:00Z\nresult:\n  status = \"ok\\n\\x1b[31m\"\nin flight: no\n",
@@ -85,7 +95,7 @@ func TestWriteStateShow(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
-			writeStateShow(&b, addrs.StepOf("s"), tc.h, tc.latest)
+			writeStateShow(&b, addrs.StepOf("s"), tc.h, tc.latest, tc.secrets)
 			if d := cmp.Diff(tc.want, b.String()); d != "" {
 				t.Errorf("(-want +got)\n%s", d)
 			}
@@ -111,8 +121,12 @@ func TestStateJSON(t *testing.T) {
 			want: `{"backend":"b","steps":[]}`,
 		},
 		"show": {
-			got:  stateShowJSONOf(addrs.StepOf("bmc"), bmcDone, "r2"),
+			got:  stateShowJSONOf(addrs.StepOf("bmc"), bmcDone, "r2", nil),
 			want: `{"address":"step.bmc","last_success":"2026-11-28T23:01:00Z","result":{"fingerprint":"hmac-sha256:ab","user":"bmcadmin"},"in_flight":false}`,
+		},
+		"show, user sensitive": {
+			got:  stateShowJSONOf(addrs.StepOf("bmc"), bmcDone, "r2", []string{"bmcadmin"}),
+			want: `{"address":"step.bmc","last_success":"2026-11-28T23:01:00Z","result":{"fingerprint":"hmac-sha256:ab","user":null},"in_flight":false}`,
 		},
 	}
 	for name, tc := range tests {
@@ -122,6 +136,29 @@ func TestStateJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			if d := cmp.Diff(tc.want, string(b)); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+		})
+	}
+}
+
+func TestKnownSecrets(t *testing.T) {
+	secret := cty.StringVal("Canary-1").Mark(marks.Sensitive)
+	tests := map[string]struct {
+		vars map[string]cty.Value
+		want []string
+	}{
+		"none":       {map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("x")})}, nil},
+		"a variable": {map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("x"), "p": secret})}, []string{"Canary-1"}},
+		"inside an object marked whole": {map[string]cty.Value{"pep": cty.ObjectVal(map[string]cty.Value{
+			"l": cty.ObjectVal(map[string]cty.Value{"password": cty.StringVal("Canary-2"), "n": cty.NumberIntVal(1)}).Mark(marks.Sensitive)})}, []string{"Canary-2"}},
+		"unknown and null": {map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+			"u": cty.UnknownVal(cty.String).Mark(marks.Sensitive), "n": cty.NullVal(cty.String).Mark(marks.Sensitive), "e": cty.StringVal("").Mark(marks.Sensitive)})}, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := knownSecrets(&hcl.EvalContext{Variables: tc.vars})
+			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got)\n%s", d)
 			}
 		})
