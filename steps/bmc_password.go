@@ -27,6 +27,11 @@ import (
 //	  bypass_bmc_update = false             # true: the BMCs were changed with OEM tools; update only what the stamp stores
 //	}
 //
+// A user taken from a sensitive value is a secret like the password: the
+// plan shows it as (sensitive value), the step's output keeps it marked,
+// and it is not journalled (the fingerprint covers it, so a new user is
+// still a change).
+//
 // A BMC password cannot be read back, so the journal is the only proof of
 // what was set: the executor journals the HMAC fingerprint of the
 // credential after a successful apply, and a plan whose credential has the
@@ -116,6 +121,10 @@ type bmcConfig struct {
 	*stepConfig
 	pepName, password, user string
 	bypass                  bool
+	// userSensitive says that the user comes from a sensitive value: it is
+	// then shown as (sensitive value), kept marked in the step's outputs,
+	// and never journalled (the password fingerprint covers it).
+	userSensitive bool
 }
 
 // readBMCConfig reads the body and checks the password and user with
@@ -128,8 +137,19 @@ func readBMCConfig(s *stepConfig) *bmcConfig {
 	}
 	if _, ok := s.get("user"); ok {
 		c.checkUser()
+		c.userSensitive = s.val.GetAttr("user").HasMark(lang.Sensitive)
 	}
 	return c
+}
+
+// userValue is the user as the plan and the outputs show it: null when the
+// step leaves the BMC user alone, marked when it is sensitive.
+func (c *bmcConfig) userValue() cty.Value {
+	v := optString(c.user)
+	if c.userSensitive {
+		v = v.Mark(lang.Sensitive)
+	}
+	return v
 }
 
 // pepRef returns the name of the pep block the pep attribute refers to.
@@ -158,7 +178,7 @@ func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *execu
 		resp.Fingerprints = map[string]string{FingerprintPassword: req.Fingerprint([]byte(c.password))}
 		fp = c.fingerprint(req.Fingerprint)
 	}
-	user := optString(c.user)
+	user := c.userValue()
 	password := cty.StringVal(c.password).Mark(lang.Sensitive)
 	var last map[string]string
 	if req.History != nil {
@@ -182,7 +202,14 @@ func (t BMCPassword) Plan(ctx context.Context, req *executor.PlanRequest) *execu
 	// journal recorded it (with no user the step leaves the BMC user
 	// alone).
 	before := user
-	if c.user != "" {
+	switch {
+	case c.userSensitive && last[ResultPasswordFingerprint] == "":
+		before = cty.NullVal(cty.String) // set for the first time
+	case c.userSensitive:
+		// A sensitive user is not journalled: the one set last is
+		// unknown (the fingerprint that covers it differs).
+		before = sensitiveUnknown()
+	case c.user != "":
 		before = userBefore(last)
 	}
 	resp.Before = c.bmcState(before, sensitiveUnknown(), cmdlet, bmcs)
@@ -204,7 +231,7 @@ func (c *bmcConfig) fingerprint(fp func([]byte) string) string {
 // outputs is the step's value.
 func (c *bmcConfig) outputs(cmdlet string) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
-		"pep": cty.StringVal(c.pepName), "user": optString(c.user), "cmdlet": cty.StringVal(cmdlet),
+		"pep": cty.StringVal(c.pepName), "user": c.userValue(), "cmdlet": cty.StringVal(cmdlet),
 	})
 }
 

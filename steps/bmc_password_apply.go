@@ -70,7 +70,7 @@ func (t BMCPassword) apply(ctx context.Context, req *executor.ApplyRequest) *exe
 	resp := &executor.ApplyResponse{Outputs: c.outputs(cmdlet)}
 	if req.Fingerprint != nil {
 		resp.Result = map[string]string{ResultPasswordFingerprint: c.fingerprint(req.Fingerprint)}
-		if c.user != "" {
+		if c.user != "" && !c.userSensitive {
 			resp.Result[ResultUser] = c.user
 		}
 	}
