@@ -27,7 +27,7 @@ type Document struct {
 	// recorded: the history entry, in the format of the history code.
 	// An apply adds each success as it becomes durable in the journal
 	// (Recorder), so a plan reads them here.
-	Steps map[string]json.RawMessage `json:"steps,omitempty"`
+	Steps map[string]StepEntry `json:"steps,omitempty"`
 	// Indexed says that Runs names every run the backend holds: an apply
 	// registers its run here before it creates the journal, so history and
 	// the run to resume are found without listing the journals. A store

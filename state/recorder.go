@@ -29,7 +29,7 @@ type Recorder struct {
 	ctx context.Context
 
 	mu      sync.Mutex
-	pending map[string]stepEntry
+	pending map[string]StepEntry
 	head    RunHead // the durable head not yet written
 	dirty   bool
 	wake    chan struct{}
@@ -46,7 +46,7 @@ type Recorder struct {
 // before the run's journal is created; ctx bounds every document write,
 // until Finish.
 func StartRecorder(ctx context.Context, b Backend, run string, h RunHead) (*Recorder, error) {
-	r := &Recorder{b: b, run: run, ctx: ctx, pending: map[string]stepEntry{},
+	r := &Recorder{b: b, run: run, ctx: ctx, pending: map[string]StepEntry{},
 		wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	doc, etag, err := update(ctx, b, func(d *Document) error {
 		cur, ok := d.Runs[run]
@@ -72,7 +72,7 @@ func (r *Recorder) Durable(recs []journal.Record, seq uint64, hash string) {
 	r.mu.Lock()
 	for _, rec := range recs {
 		if rec.Type == journal.StepResult && rec.Status == journal.Succeeded && rec.Step != "" {
-			r.pending[rec.Step] = stepEntry{Result: recordResult(rec), At: rec.Time}
+			r.pending[rec.Step] = StepEntry{Result: recordResult(rec), At: rec.Time}
 		}
 	}
 	if seq >= r.head.Records {
@@ -114,7 +114,7 @@ func (r *Recorder) flush(end func(*Document)) error {
 		return nil
 	}
 	steps, head := r.pending, r.head
-	r.pending, r.dirty = map[string]stepEntry{}, false
+	r.pending, r.dirty = map[string]StepEntry{}, false
 	r.mu.Unlock()
 	change := func(d *Document) {
 		for addr, e := range steps {

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,31 +11,26 @@ import (
 	"github.com/runbook-dev/runbook/executor/journal"
 )
 
-// stepEntry is the state document's form of a step's last success
-// (Document.Steps).
-type stepEntry struct {
+// StepEntry is the state document's record of a step's last success
+// (Document.Steps): the result its step type declared, and when.
+type StepEntry struct {
 	Result map[string]string `json:"result"`
 	At     time.Time         `json:"at"`
 }
 
 // addSuccess records a step's success in Steps unless a later one is
 // recorded already.
-func (d *Document) addSuccess(addr string, e stepEntry) {
+func (d *Document) addSuccess(addr string, e StepEntry) {
 	if d.Steps == nil {
-		d.Steps = map[string]json.RawMessage{}
+		d.Steps = map[string]StepEntry{}
 	}
-	var cur stepEntry
-	if raw, ok := d.Steps[addr]; ok && json.Unmarshal(raw, &cur) == nil && !e.At.After(cur.At) {
+	if cur, ok := d.Steps[addr]; ok && !e.At.After(cur.At) {
 		return
 	}
 	if e.Result == nil {
 		e.Result = map[string]string{}
 	}
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
-	d.Steps[addr] = raw
+	d.Steps[addr] = e
 }
 
 // Settle copies what a run's journal tells of its steps' successes into
@@ -54,7 +48,7 @@ func (d *Document) Settle(run *journal.Run, superseded bool) {
 		if st.InFlight || st.Status != journal.Succeeded {
 			continue
 		}
-		d.addSuccess(addr, stepEntry{Result: result(st), At: st.Updated})
+		d.addSuccess(addr, StepEntry{Result: result(st), At: st.Updated})
 	}
 	h := RunHead{Settled: true}
 	if ended {
@@ -115,13 +109,9 @@ func LoadHistory(ctx context.Context, b Backend) (Histories, error) {
 		}
 		return journal.Replay(id, name, data[name])
 	})
-	for addr, raw := range doc.Steps {
+	for addr, e := range doc.Steps {
 		a, err := addrs.ParseStep(addr)
 		if err != nil {
-			continue
-		}
-		var e stepEntry
-		if json.Unmarshal(raw, &e) != nil {
 			continue
 		}
 		cur := h[a]

@@ -2,7 +2,6 @@ package state_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -42,11 +41,7 @@ func TestSettle(t *testing.T) {
 				d.Settle(r, false)
 			}
 			got := map[string]string{}
-			for addr, raw := range d.Steps {
-				var e struct{ Result map[string]string }
-				if err := json.Unmarshal(raw, &e); err != nil {
-					t.Fatal(err)
-				}
+			for addr, e := range d.Steps {
 				got[addr] = e.Result["fingerprint"]
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {

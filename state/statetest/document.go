@@ -2,7 +2,6 @@ package statetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -31,9 +30,9 @@ func RunDocument(t *testing.T, newEmpty func(t *testing.T) func() state.Backend,
 				defer wg.Done()
 				_, err := state.Update(ctx(t), open(), func(d *state.Document) error {
 					if d.Steps == nil {
-						d.Steps = map[string]json.RawMessage{}
+						d.Steps = map[string]state.StepEntry{}
 					}
-					d.Steps[fmt.Sprintf("step.s%d", i)] = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+					d.Steps[fmt.Sprintf("step.s%d", i)] = state.StepEntry{Result: map[string]string{"n": fmt.Sprint(i)}}
 					return nil
 				})
 				errs <- err

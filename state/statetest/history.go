@@ -95,7 +95,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		if err := j.Append(journal.Record{Type: journal.StepIntent, Step: "step.b", Attempt: 1, Action: "update"}); err != nil {
 			t.Fatal(err)
 		}
-		waitDocument(t, b, func(d *state.Document) bool { return d.Steps["step.a"] != nil })
+		waitDocument(t, b, func(d *state.Document) bool { return d.Steps["step.a"].Result != nil })
 		doc, _, err := state.ReadDocument(ctx(t), b)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +138,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		started(j)
 		succeed(j, "step.a", "fa")
 		j.Append(journal.Record{Type: journal.Note, Reason: "carry step.a"})
-		waitDocument(t, b, func(d *state.Document) bool { return d.Steps["step.a"] != nil })
+		waitDocument(t, b, func(d *state.Document) bool { return d.Steps["step.a"].Result != nil })
 		// Another process (state migrate, force-unlock) writes the
 		// document: the recorder's next write must not undo it.
 		if _, err := state.Update(ctx(t), b, func(d *state.Document) error {
@@ -160,7 +160,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if doc.Steps["step.a"] == nil || doc.Steps["step.b"] == nil || doc.Runs["other"].Hash != "h" || !doc.Runs["r1"].Settled {
+		if doc.Steps["step.a"].Result == nil || doc.Steps["step.b"].Result == nil || doc.Runs["other"].Hash != "h" || !doc.Runs["r1"].Settled {
 			t.Errorf("document after a concurrent write: steps %v, runs %+v", doc.Steps, doc.Runs)
 		}
 	})
