@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // genesisPrefix starts the text whose hash is the first record's Prev.
@@ -68,7 +69,7 @@ func (e *TornTailError) Error() string {
 // that does not match, the last of them may be the record that was
 // altered), or an I/O error.
 func Read(path string) ([]Record, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedread.File(path, boundedread.Journal)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/runbook-dev/runbook/clock"
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // File is what a Journal writes to: an *os.File opened for appending, or a
@@ -110,7 +111,7 @@ func New(f File, runID string, clk clock.Clock) *Journal {
 // repair is itself audited. Records appended go on the chain after the
 // last intact one. The caller should append a run_resumed record.
 func Open(path string, clk clock.Clock) (*Journal, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedread.File(path, boundedread.Journal)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}

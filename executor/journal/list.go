@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // ChainState says whether a journal's hash chain verified.
@@ -71,7 +73,7 @@ func List(dir string) ([]RunSummary, error) {
 
 func summarise(path string) RunSummary {
 	var p parsed
-	data, err := os.ReadFile(path)
+	data, err := boundedread.File(path, boundedread.Journal)
 	if err != nil {
 		p.err = err
 	} else {

@@ -2,11 +2,12 @@ package journal
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/boundedread"
 )
 
 // RunStatus is the state of a run as its journal shows it.
@@ -86,7 +87,7 @@ func (r *Run) InFlight() []string {
 // (*ChainError): a resume must not trust a journal that was altered. A torn
 // last line is ignored and reported in Run.Torn.
 func Load(path string) (*Run, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedread.File(path, boundedread.Journal)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,11 @@ const (
 	Source = 8 << 20
 	// Cert is the limit of a PFX, PEM or CA file (a PFX is a few KiB).
 	Cert = 1 << 20
+	// Journal is the limit of a run's journal (hundreds of thousands of
+	// records).
+	Journal = 256 << 20
+	// Document is the limit of a state document.
+	Document = 64 << 20
 )
 
 // ErrTooLarge is wrapped by the error of a file larger than its limit.

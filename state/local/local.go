@@ -28,6 +28,7 @@ import (
 	"github.com/runbook-dev/runbook/executor/journal"
 	"github.com/runbook-dev/runbook/executor/lock"
 	"github.com/runbook-dev/runbook/internal/atomicfile"
+	"github.com/runbook-dev/runbook/internal/boundedread"
 	"github.com/runbook-dev/runbook/state"
 )
 
@@ -72,7 +73,7 @@ func (b *Backend) OpenJournal(ctx context.Context, run string, clk clock.Clock) 
 
 // ReadJournal implements state.Backend.
 func (b *Backend) ReadJournal(ctx context.Context, run string) ([]byte, error) {
-	data, err := os.ReadFile(b.journalPath(run))
+	data, err := boundedread.File(b.journalPath(run), boundedread.Journal)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("journal of run %s: %w", run, state.ErrNotFound)
 	}
@@ -130,7 +131,7 @@ const documentName = "state.json"
 // ReadDocument implements state.Backend. The ETag is the hex SHA-256 of
 // the file's content.
 func (b *Backend) ReadDocument(ctx context.Context) ([]byte, string, error) {
-	data, err := os.ReadFile(b.path(documentName))
+	data, err := boundedread.File(b.path(documentName), boundedread.Document)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("state document: %w", state.ErrNotFound)
 	}
@@ -152,7 +153,7 @@ func (b *Backend) WriteDocument(ctx context.Context, data []byte, ifMatch string
 		return "", fmt.Errorf("state document: %w", err)
 	}
 	defer fl.Unlock()
-	cur, err := os.ReadFile(b.path(documentName))
+	cur, err := boundedread.File(b.path(documentName), boundedread.Document)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if ifMatch != "" {
