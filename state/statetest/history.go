@@ -78,17 +78,39 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		return nil
 	}
 
-	t.Run("each success reaches the document as it becomes durable", func(t *testing.T) {
-		b := newEmpty(t)()
-		rec, err := state.StartRecorder(ctx(t), b, "r1", state.RunHead{Started: clk.Now()})
+	// begin registers run and opens its journal as an apply does, the
+	// recorder told of every durable record.
+	begin := func(t *testing.T, b state.Backend, run string) (*state.Recorder, *journal.Journal) {
+		t.Helper()
+		rec, err := state.StartRecorder(ctx(t), b, run, state.RunHead{Started: clk.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := b.CreateJournal(ctx(t), "r1", clk)
+		j, err := b.CreateJournal(ctx(t), run, clk)
 		if err != nil {
 			t.Fatal(err)
 		}
 		j.OnDurable(rec.Durable)
+		return rec, j
+	}
+	// end ends the run as succeeded, closes its journal and finishes the
+	// recorder; it returns the journal's head.
+	end := func(t *testing.T, rec *state.Recorder, j *journal.Journal) (uint64, string) {
+		t.Helper()
+		j.Queue(journal.Record{Type: journal.RunEnded, Status: journal.Status(journal.RunSucceeded)})
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		seq, hash := j.Head()
+		if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
+			t.Fatal(err)
+		}
+		return seq, hash
+	}
+
+	t.Run("each success reaches the document as it becomes durable", func(t *testing.T) {
+		b := newEmpty(t)()
+		rec, j := begin(t, b, "r1")
 		started(j)
 		succeed(j, "step.a", "fa")
 		// The next durable record carries step.a's result to the store.
@@ -103,14 +125,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		if h := doc.Runs["r1"]; h.Settled || h.Ended() {
 			t.Errorf("the running run is %+v: neither settled nor ended while it runs", h)
 		}
-		j.Queue(journal.Record{Type: journal.RunEnded, Status: journal.Status(journal.RunSucceeded)})
-		if err := j.Close(); err != nil {
-			t.Fatal(err)
-		}
-		seq, hash := j.Head()
-		if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
-			t.Fatal(err)
-		}
+		seq, hash := end(t, rec, j)
 		doc, _, err = state.ReadDocument(ctx(t), b)
 		if err != nil {
 			t.Fatal(err)
@@ -126,15 +141,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 
 	t.Run("a concurrent writer's change is kept", func(t *testing.T) {
 		b := newEmpty(t)()
-		rec, err := state.StartRecorder(ctx(t), b, "r1", state.RunHead{Started: clk.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		j, err := b.CreateJournal(ctx(t), "r1", clk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		j.OnDurable(rec.Durable)
+		rec, j := begin(t, b, "r1")
 		started(j)
 		succeed(j, "step.a", "fa")
 		j.Append(journal.Record{Type: journal.Note, Reason: "carry step.a"})
@@ -148,14 +155,7 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 			t.Fatal(err)
 		}
 		succeed(j, "step.b", "fb")
-		j.Queue(journal.Record{Type: journal.RunEnded, Status: journal.Status(journal.RunSucceeded)})
-		if err := j.Close(); err != nil {
-			t.Fatal(err)
-		}
-		seq, hash := j.Head()
-		if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
-			t.Fatal(err)
-		}
+		end(t, rec, j)
 		doc, _, err := state.ReadDocument(ctx(t), b)
 		if err != nil {
 			t.Fatal(err)
@@ -170,28 +170,13 @@ func RunHistory(t *testing.T, newEmpty func(t *testing.T) func() state.Backend) 
 		b := open()
 		for i, run := range []string{"r1", "r2", "r3"} {
 			clk.Advance(time.Minute)
-			rec, err := state.StartRecorder(ctx(t), b, run, state.RunHead{Started: clk.Now()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			j, err := b.CreateJournal(ctx(t), run, clk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			j.OnDurable(rec.Durable)
+			rec, j := begin(t, b, run)
 			started(j)
 			succeed(j, "step.bmc", run)
 			if i == 0 {
 				succeed(j, "step.only_first", run)
 			}
-			j.Queue(journal.Record{Type: journal.RunEnded, Status: journal.Status(journal.RunSucceeded)})
-			if err := j.Close(); err != nil {
-				t.Fatal(err)
-			}
-			seq, hash := j.Head()
-			if err := rec.Finish(journal.RunSucceeded, seq, hash); err != nil {
-				t.Fatal(err)
-			}
+			end(t, rec, j)
 		}
 		if _, err := state.Index(ctx(t), b); err != nil {
 			t.Fatal(err)
