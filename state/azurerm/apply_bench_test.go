@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
-	"github.com/runbook-dev/runbook/executor/steptest"
 	"github.com/runbook-dev/runbook/internal/azuritetest"
-	"github.com/runbook-dev/runbook/internal/gen"
-	"github.com/runbook-dev/runbook/lang"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/local"
+	"github.com/runbook-dev/runbook/state/statetest"
 )
 
 // BenchmarkApplyJournal applies 1,000 layered zero-latency steps (layers
@@ -28,12 +25,7 @@ import (
 // per layer, not per step.
 func BenchmarkApplyJournal(b *testing.B) {
 	const steps = 1000
-	src := gen.Runbook(gen.Options{Shape: gen.Layered, Steps: steps})
-	reg := executor.NewRegistry(&steptest.Type{})
-	rb, diags := lang.Load(fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}, ".", lang.Options{StepTypes: []string{"test"}})
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
+	rb, reg := statetest.Layered(b, steps)
 	planned, diags := executor.Plan(context.Background(), executor.PlanOptions{Runbook: rb, Registry: reg, Clock: clock.Real, Key: []byte("k")})
 	if diags.HasErrors() {
 		b.Fatal(diags)

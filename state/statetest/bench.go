@@ -24,12 +24,7 @@ import (
 // the backend's requests per plan when requests is not nil.
 func BenchPlanAfterRuns(b *testing.B, newEmpty func(b *testing.B) (state.Backend, func() int64)) {
 	const steps = 1000
-	src := gen.Runbook(gen.Options{Shape: gen.Layered, Steps: steps})
-	reg := executor.NewRegistry(&steptest.Type{})
-	rb, diags := lang.Load(fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}, ".", lang.Options{StepTypes: []string{"test"}})
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
+	rb, reg := Layered(b, steps)
 	addrs := make([]string, 0, steps)
 	for _, s := range rb.Steps {
 		addrs = append(addrs, s.Address().String())
@@ -67,6 +62,18 @@ func BenchPlanAfterRuns(b *testing.B, newEmpty func(b *testing.B) (state.Backend
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 		})
 	}
+}
+
+// Layered loads a generated runbook of n zero-latency test steps in
+// layers of ten, with the registry that runs them: the runbook the
+// benchmarks plan and apply.
+func Layered(b *testing.B, n int) (*lang.Runbook, *executor.Registry) {
+	src := gen.Runbook(gen.Options{Shape: gen.Layered, Steps: n})
+	rb, diags := lang.Load(fstest.MapFS{"main.runbook.hcl": {Data: []byte(src)}}, ".", lang.Options{StepTypes: []string{"test"}})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	return rb, executor.NewRegistry(&steptest.Type{})
 }
 
 // recordRun journals a run in which every step succeeded, recorded in the
