@@ -49,10 +49,10 @@ func StartRecorder(ctx context.Context, b Backend, run string, h RunHead) (*Reco
 	r := &Recorder{b: b, run: run, ctx: ctx, pending: map[string]StepEntry{},
 		wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	doc, etag, err := update(ctx, b, func(d *Document) error {
-		cur, ok := d.Runs[run]
+		_, resumed := d.Runs[run]
 		d.SetHead(run, h)
-		if ok {
-			cur = d.Runs[run]
+		if resumed { // open again: neither ended nor settled
+			cur := d.Runs[run]
 			cur.Status, cur.Settled = "", false
 			d.Runs[run] = cur
 		}

@@ -411,6 +411,10 @@ func (s *session) checkSaved(p *plan.Plan) error {
 func (s *session) findPrior(doc *state.Document, id string, fresh bool) (*journal.Run, int, bool) {
 	b := s.backend()
 	if id != "" {
+		if doc.Runs[id].Kind != "" {
+			fmt.Fprintf(s.e.stderr, "Error: run %s is the journal of a %s, not of an apply: there is nothing to resume\n", id, doc.Runs[id].Kind)
+			return nil, exitError, false
+		}
 		run, status, err := s.readRun(doc, id)
 		if errors.Is(err, state.ErrNotFound) {
 			fmt.Fprintf(s.e.stderr, "Error: no run %s in %s\n", id, b)
