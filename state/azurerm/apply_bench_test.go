@@ -9,7 +9,6 @@ import (
 	"github.com/runbook-dev/runbook/clock"
 	"github.com/runbook-dev/runbook/executor"
 	"github.com/runbook-dev/runbook/executor/journal"
-	"github.com/runbook-dev/runbook/internal/azuritetest"
 	"github.com/runbook-dev/runbook/state"
 	"github.com/runbook-dev/runbook/state/local"
 	"github.com/runbook-dev/runbook/state/statetest"
@@ -34,15 +33,7 @@ func BenchmarkApplyJournal(b *testing.B) {
 		"local": func(b *testing.B) (state.Backend, func() int64) {
 			return local.New(b.TempDir()), nil
 		},
-		"azurite": func(b *testing.B) (state.Backend, func() int64) {
-			s, name := azuritetest.Container(b)
-			be, err := New(Config{Account: azuritetest.Account, Endpoint: s.Endpoint, Container: name, Key: "bench",
-				AccessKey: azuritetest.Key, Clock: clock.Real})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return be, func() int64 { return be.Stats().Requests }
-		},
+		"azurite": benchBackend,
 	}
 	for _, bench := range []struct {
 		name     string
