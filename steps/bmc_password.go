@@ -240,12 +240,11 @@ func (c *bmcConfig) outputs(cmdlet string) cty.Value {
 // options the older cmdlet lacks).
 func (c *bmcConfig) planCmdlet(ctx context.Context, peps PEPSource, req *executor.PlanRequest) (cmdlet string, bmcs int) {
 	secrets := c.secrets(req.Runbook)
-	s, err := peps.PEP(ctx, c.pepName)
-	if err != nil {
-		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
+	s, ok := c.openPEP(ctx, peps, c.pepName, secrets)
+	if !ok {
 		return "", 0
 	}
-	cmdlet, err = findCmdlet(ctx, s)
+	cmdlet, err := findCmdlet(ctx, s)
 	if err == nil {
 		bmcs = countBMCs(ctx, s)
 	}

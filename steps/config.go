@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/runbook-dev/runbook/hub"
 	"github.com/runbook-dev/runbook/lang"
+	"github.com/runbook-dev/runbook/pep"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -50,6 +51,17 @@ func (s *stepConfig) errorf(name, summary, format string, args ...any) {
 	s.diags = append(s.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: s.rng(name).Ptr(),
 	})
+}
+
+// openPEP opens a session on the step's pep block name for planning; a
+// failure is an error on the pep attribute, with secrets redacted.
+func (s *stepConfig) openPEP(ctx context.Context, peps PEPSource, name string, secrets []string) (pep.Session, bool) {
+	sess, err := peps.PEP(ctx, name)
+	if err != nil {
+		s.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
+		return nil, false
+	}
+	return sess, true
 }
 
 // get returns attribute name without marks; ok is false when it is null or

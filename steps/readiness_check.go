@@ -127,9 +127,8 @@ func (t ReadinessCheck) Plan(ctx context.Context, req *executor.PlanRequest) *ex
 		return resp
 	}
 	secrets := c.secrets(req.Runbook)
-	s, err := t.peps.PEP(ctx, c.pepName)
-	if err != nil {
-		c.errorf("pep", "Cannot open a PEP session", "%s.", redact(err, secrets...))
+	s, ok := c.openPEP(ctx, t.peps, c.pepName, secrets)
+	if !ok {
 		resp.Diagnostics = c.diags
 		return resp
 	}
